@@ -1,0 +1,101 @@
+"""The records an assessment produces: findings, contacts and the run summary.
+
+A :class:`Finding` is what a report shows: one category of a child's data,
+sent to one recipient, over one transport, with a severity and every detection
+that proves it. An :class:`Assessment` is everything a report needs about one
+audited session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from toyaudit.classify.records import Category, Method, Recipient
+from toyaudit.ingest.records import Coverage, Evidence, Transport
+from toyaudit.session import Session
+
+
+class Severity(StrEnum):
+    """How much a finding matters, from ``info`` to ``critical``."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for info up to 4 for critical, for sorting and thresholds."""
+        return list(Severity).index(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One proof of a finding: where and how a value was recognised."""
+
+    method: Method
+    rule: str
+    location: str
+    decoding: tuple[str, ...]
+    value: str
+    """The value as found; redacted in reports unless revealed."""
+    confidence: float
+    evidence: Evidence
+    persona_field: str | None = None
+    form: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A category of the child's data sent to one recipient over one transport."""
+
+    id: str
+    """Stable id derived from category, host and transport, e.g. ``F-3a9c51``."""
+    category: Category
+    recipient: Recipient
+    transport: Transport
+    severity: Severity
+    severity_reason: str
+    """Plain words for how the severity was reached (tier, party, transport)."""
+    detections: tuple[Detection, ...]
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        """Every distinct evidence reference of the finding, in order."""
+        return tuple(dict.fromkeys(detection.evidence for detection in self.detections))
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A host the toy or its app talked to, whether or not it received data."""
+
+    recipient: Recipient
+    transports: tuple[Transport, ...]
+    observations: int
+    """How many observations (DNS queries, TLS hellos, requests) involved it."""
+    first_evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """What a regulator needs to reproduce the run exactly."""
+
+    tool_version: str
+    rules_sha256: str
+    """Digest over every rule file used, in path order."""
+    manifest_sha256: str
+    """Digest of the session's manifest.json, which pins every evidence file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Everything a report needs about one audited session."""
+
+    session: Session
+    run: RunInfo
+    findings: tuple[Finding, ...]
+    """Sorted most severe first."""
+    contacts: tuple[Contact, ...]
+    coverage: Coverage
