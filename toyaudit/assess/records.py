@@ -60,6 +60,9 @@ class Finding:
     severity_reason: str
     """Plain words for how the severity was reached (tier, party, transport)."""
     detections: tuple[Detection, ...]
+    """The proofs kept for the report, strongest first (capped per finding)."""
+    occurrences: int = 0
+    """How many detections were seen in all, including those not kept."""
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:

@@ -1,5 +1,246 @@
-"""The ``toyaudit`` command line (placeholder until the CLI lands)."""
+"""The ``toyaudit`` command line: parse, wire, present.
+
+Each command only turns options into a call to a pipeline stage and presents
+what comes back. Errors of the :class:`~toyaudit.errors.ToyauditError` family
+are caught in one place (:func:`main`) and printed as one line with a hint;
+``-v`` adds the traceback. Exit codes are listed in docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+
+from toyaudit import __version__
+from toyaudit.errors import ExitCode, ToyauditError
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(
+    name="toyaudit",
+    help="Audit the privacy and security of a children's smart toy from its captured traffic.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+session_app = typer.Typer(
+    help="Check or seal a capture session folder.", no_args_is_help=True
+)
+rules_app = typer.Typer(help="Work with rule folders.", no_args_is_help=True)
+app.add_typer(session_app, name="session")
+app.add_typer(rules_app, name="rules")
+
+stderr = Console(stderr=True, highlight=False)
+_verbosity = 0
+
+Verbose = Annotated[
+    int,
+    typer.Option(
+        "--verbose",
+        "-v",
+        count=True,
+        help="Say more on standard error: -v shows toyaudit's debug log and "
+        "tracebacks, -vv adds the log of scapy, mitmproxy and bleak.",
+    ),
+]
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"toyaudit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: Verbose = 0,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Audit the privacy and security of a children's smart toy."""
+    _configure_logging(verbose)
+
+
+@app.command()
+def audit(
+    session: Annotated[
+        Path,
+        typer.Argument(
+            help="The session folder to audit: it holds session.yaml, "
+            "manifest.json and the evidence files.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for findings.json, report.md and report.html. "
+            "Default: reports/<session folder name>/ under the current folder.",
+            show_default=False,
+        ),
+    ] = None,
+    reveal: Annotated[
+        bool,
+        typer.Option(
+            "--reveal",
+            help="Show the personal values found, in every report. By default "
+            "they are redacted, since reports get shared.",
+        ),
+    ] = False,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--rules",
+            help="An extra rule folder that extends or overrides the built-in "
+            "rules. May be given more than once.",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: Verbose = 0,
+) -> None:
+    """Audit a stored capture session and write its reports.
+
+    Verifies the session against its manifest, reads every evidence file,
+    finds the child's data and who received it, prints a summary and writes
+    findings.json, report.md and report.html. Exits with 6 when part of the
+    input could not be read (the reports say what).
+    """
+    from toyaudit.audit import run_audit
+    from toyaudit.cli.progress import progress_bar
+    from toyaudit.cli.terminal import print_summary
+    from toyaudit.report import write_reports
+
+    _configure_logging(verbose)
+    with progress_bar(stderr) as progress:
+        assessment = run_audit(session, tuple(rules or ()), progress)
+    out_dir = out if out is not None else Path("reports") / assessment.session.name
+    written = write_reports(assessment, out_dir, reveal=reveal)
+    print_summary(assessment, Console(highlight=False), reveal=reveal, written=written)
+    if assessment.coverage.problems:
+        raise typer.Exit(ExitCode.PARTIAL)
+
+
+@session_app.command("verify")
+def session_verify(
+    folder: Annotated[
+        Path, typer.Argument(help="The session folder to check.", show_default=False)
+    ],
+) -> None:
+    """Check every file of a session against its manifest.json, changing nothing."""
+    from toyaudit.session import load_session
+
+    session = load_session(folder)
+    evidence = ", ".join(session.evidence) or "no evidence files"
+    Console(highlight=False).print(
+        f"{escape(str(folder))}: manifest verified ({escape(evidence)})"
+    )
+
+
+@session_app.command("seal")
+def session_seal(
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="A session folder you assembled yourself.", show_default=False
+        ),
+    ],
+) -> None:
+    """Write manifest.json for a session folder you assembled by hand.
+
+    Records the SHA-256 and size of every file, so later audits can prove the
+    evidence did not change. Only seal files you trust: sealing vouches for them.
+    """
+    from toyaudit.session import seal_session
+
+    manifest = seal_session(folder)
+    Console(highlight=False).print(f"wrote {escape(str(manifest))}")
+
+
+@rules_app.command("check")
+def rules_check(
+    folders: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Rule folders to check, in override order. Default: the "
+            "built-in rules.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Load and validate a rule set, reporting the first broken rule."""
+    from toyaudit.classify import default_rules_dir, load_rules
+
+    rule_set = load_rules(list(folders) if folders else [default_rules_dir()])
+    Console(highlight=False).print(
+        f"rules valid: {len(rule_set.categories)} categories, "
+        f"{len(rule_set.files)} files, sha256 {rule_set.sha256[:12]}"
+    )
+
+
+def _configure_logging(verbose: int) -> None:
+    """Attach one rich handler on stderr; -v for our debug, -vv for everyone's."""
+    global _verbosity
+    _verbosity = max(_verbosity, verbose)
+    root = logging.getLogger()
+    if not any(isinstance(handler, RichHandler) for handler in root.handlers):
+        root.addHandler(RichHandler(console=stderr, show_path=False, markup=False))
+    root.setLevel(logging.DEBUG if _verbosity >= 2 else logging.WARNING)
+    own_level = logging.DEBUG if _verbosity >= 1 else logging.WARNING
+    logging.getLogger("toyaudit").setLevel(own_level)
 
 
 def main() -> None:
-    """Entry point of the ``toyaudit`` console script."""
+    """Run the CLI, turning toyaudit errors into one line and an exit code."""
+    try:
+        # Without standalone mode click returns the code of typer.Exit
+        # instead of exiting, and raises its usage errors to us.
+        code = app(standalone_mode=False)
+    except ToyauditError as error:
+        _report_error(error.message, error.hint)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        stderr.print("aborted")
+        sys.exit(ExitCode.INTERNAL)
+    except _usage_errors() as error:
+        error.show()
+        sys.exit(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        stderr.print("interrupted; nothing was written")
+        sys.exit(ExitCode.INTERNAL)
+    except Exception as error:  # the one place that catches everything
+        _report_error(
+            f"internal error: {type(error).__name__}: {error}",
+            "this is a bug in toyaudit; run again with -v and report the traceback",
+        )
+        sys.exit(ExitCode.INTERNAL)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def _usage_errors() -> type[Exception]:
+    import click
+
+    return click.ClickException
+
+
+def _report_error(message: str, hint: str) -> None:
+    stderr.print(f"[bold red]error:[/] {escape(message)}")
+    if hint:
+        stderr.print(f"[bold]next step:[/] {escape(hint)}")
+    if _verbosity >= 1:
+        stderr.print_exception(show_locals=False)

@@ -158,3 +158,16 @@ class Coverage:
     def skip(self, note: str) -> None:
         """Record that part of the input was skipped."""
         self.problems.append(note)
+
+
+def host_of(observation: Observation) -> str:
+    """The host an observation was addressed to, as reports name it.
+
+    HTTP uses its Host header, a TLS ClientHello its server name, a DNS query
+    the name looked up; without a name the server's IP address stands in.
+    """
+    if isinstance(observation, HttpRequest):
+        return observation.host or observation.server.ip
+    if isinstance(observation, TlsClientHello):
+        return observation.sni or observation.server.ip
+    return observation.name

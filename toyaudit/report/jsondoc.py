@@ -1,0 +1,197 @@
+"""Render an assessment as ``findings.json``, the machine-readable report.
+
+The document is versioned (``schema_version``) and described by the JSON Schema
+packaged next to this module (``schema/findings-1.schema.json``, documented in
+docs/findings-format.md). It is deterministic: objects have sorted keys, lists
+follow a fixed order, and nothing depends on the clock, so two runs over the
+same session and rules produce byte-identical files that a regulator can
+compare with a digest. The order of findings and contacts defined here is the
+one every other report follows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import resources
+from typing import Any
+
+from toyaudit.assess.records import Assessment, Contact, Detection, Finding
+from toyaudit.classify.records import Recipient, Tier
+from toyaudit.ingest.records import Coverage, Evidence
+from toyaudit.report.redact import Redactor, scrub
+from toyaudit.session import Session
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+SCHEMA_ID = "urn:toyaudit:findings-1"
+"""The ``$id`` of the packaged schema, repeated as ``$schema`` in every document."""
+SCHEMA_RESOURCE = "findings-1.schema.json"
+
+_TIER_ORDER = {tier: position for position, tier in enumerate(Tier)}
+_CONFIDENCE_DIGITS = 3
+
+JsonObject = dict[str, Any]
+
+
+def ordered_findings(assessment: Assessment) -> list[Finding]:
+    """Findings most severe first, then most sensitive tier, then host and id."""
+    return sorted(
+        assessment.findings,
+        key=lambda finding: (
+            -finding.severity.rank,
+            _TIER_ORDER[finding.category.tier],
+            finding.recipient.host,
+            finding.category.id,
+            finding.id,
+        ),
+    )
+
+
+def ordered_contacts(assessment: Assessment) -> list[Contact]:
+    """Contacts by host name, then party."""
+    return sorted(
+        assessment.contacts,
+        key=lambda contact: (contact.recipient.host, contact.recipient.party),
+    )
+
+
+def load_schema() -> JsonObject:
+    """Return the packaged JSON Schema that every ``findings.json`` satisfies."""
+    schema_file = resources.files("toyaudit.report").joinpath("schema", SCHEMA_RESOURCE)
+    schema: JsonObject = json.loads(schema_file.read_text(encoding="utf-8"))
+    return schema
+
+
+def render_json(assessment: Assessment, reveal: bool = False) -> bytes:
+    """Render the assessment as the UTF-8 bytes of ``findings.json``.
+
+    Personal values are redacted unless ``reveal`` is true; the document says
+    which in ``run.redacted``. The output ends with a newline.
+    """
+    document = build_document(assessment, reveal)
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def build_document(assessment: Assessment, reveal: bool = False) -> JsonObject:
+    """Build the ``findings.json`` document as plain JSON-compatible objects."""
+    redactor = Redactor(assessment, reveal)
+    run = assessment.run
+    return {
+        "$schema": SCHEMA_ID,
+        "schema_version": SCHEMA_VERSION,
+        "run": {
+            "tool_version": run.tool_version,
+            "rules_sha256": run.rules_sha256,
+            "manifest_sha256": run.manifest_sha256,
+            "redacted": not reveal,
+        },
+        "session": _session(assessment.session, redactor),
+        "findings": [
+            _finding(finding, redactor) for finding in ordered_findings(assessment)
+        ],
+        "contacts": [
+            _contact(contact, redactor) for contact in ordered_contacts(assessment)
+        ],
+        "coverage": _coverage(assessment.coverage, redactor),
+    }
+
+
+def _session(session: Session, redactor: Redactor) -> JsonObject:
+    toy = session.toy
+    return {
+        "name": scrub(session.name),
+        "toy": {
+            "name": scrub(toy.name),
+            "vendor": scrub(toy.vendor),
+            "model": scrub(toy.model),
+            "firmware": scrub(toy.firmware),
+        },
+        "first_party_domains": [scrub(domain) for domain in session.first_party_domains],
+        "captured_at": session.captured_at.isoformat() if session.captured_at else None,
+        "captured_by": scrub(session.captured_by),
+        "phases": [
+            {
+                "name": scrub(phase.name),
+                "start": phase.start.isoformat(),
+                "end": phase.end.isoformat(),
+            }
+            for phase in session.phases
+        ],
+        "notes": [redactor.text(note) for note in session.notes],
+    }
+
+
+def _finding(finding: Finding, redactor: Redactor) -> JsonObject:
+    category = finding.category
+    return {
+        "id": scrub(finding.id),
+        "category": {
+            "id": scrub(category.id),
+            "label": scrub(category.label),
+            "tier": category.tier.value,
+        },
+        "recipient": _recipient(finding.recipient, redactor),
+        "transport": finding.transport.value,
+        "severity": finding.severity.value,
+        "severity_reason": redactor.text(finding.severity_reason),
+        "detections": [
+            _detection(detection, redactor) for detection in finding.detections
+        ],
+    }
+
+
+def _recipient(recipient: Recipient, redactor: Redactor) -> JsonObject:
+    return {
+        "host": redactor.text(recipient.host),
+        "party": recipient.party.value,
+        "owner": scrub(recipient.owner),
+        "purpose": scrub(recipient.purpose),
+    }
+
+
+def _detection(detection: Detection, redactor: Redactor) -> JsonObject:
+    return {
+        "method": detection.method.value,
+        "rule": scrub(detection.rule),
+        "location": redactor.text(detection.location),
+        "decoding": [redactor.text(step) for step in detection.decoding],
+        "value": redactor.value(detection),
+        "confidence": round(detection.confidence, _CONFIDENCE_DIGITS),
+        "persona_field": _optional(detection.persona_field),
+        "form": _optional(detection.form),
+        "evidence": _evidence(detection.evidence, redactor),
+    }
+
+
+def _contact(contact: Contact, redactor: Redactor) -> JsonObject:
+    return {
+        "recipient": _recipient(contact.recipient, redactor),
+        "transports": sorted(transport.value for transport in set(contact.transports)),
+        "observations": contact.observations,
+        "first_evidence": _evidence(contact.first_evidence, redactor),
+    }
+
+
+def _evidence(evidence: Evidence, redactor: Redactor) -> JsonObject:
+    return {
+        "file": scrub(evidence.file),
+        "packets": list(evidence.packets),
+        "flow_id": None if evidence.flow_id is None else redactor.text(evidence.flow_id),
+        "reference": redactor.text(evidence.describe()),
+    }
+
+
+def _coverage(coverage: Coverage, redactor: Redactor) -> JsonObject:
+    return {
+        "files_read": [scrub(name) for name in coverage.files_read],
+        "packets": coverage.packets,
+        "flows": coverage.flows,
+        "problems": [redactor.text(problem) for problem in coverage.problems],
+    }
+
+
+def _optional(text: str | None) -> str | None:
+    return None if text is None else scrub(text)
