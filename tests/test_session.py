@@ -114,7 +114,9 @@ def test_verify_manifest_refuses_missing_or_corrupt_manifest(tmp_path: Path) -> 
     with pytest.raises(SessionError, match="manifest.json: not valid JSON"):
         verify_manifest(folder)
 
-    manifest.write_text(json.dumps({"files": {"../escape": {"sha256": "0", "size": 1}}}))
+    manifest.write_text(
+        json.dumps({"files": {"../escape": {"sha256": "0", "size": 1}}})
+    )
     with pytest.raises(SessionError, match="plain file name"):
         verify_manifest(folder)
 

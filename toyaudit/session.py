@@ -234,7 +234,9 @@ def _read_manifest(manifest_path: Path) -> dict[str, tuple[str, int]]:
             "restore the manifest from the original capture",
         )
     for name, entry in files.items():
-        valid_name = isinstance(name, str) and "/" not in name and name not in ("", ".", "..")
+        valid_name = (
+            isinstance(name, str) and "/" not in name and name not in ("", ".", "..")
+        )
         if (
             not valid_name
             or not isinstance(entry, dict)
@@ -276,7 +278,9 @@ def _read_yaml_mapping(file_path: Path, required: bool = False) -> Mapping[str, 
     return document
 
 
-def _section(file_path: Path, document: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+def _section(
+    file_path: Path, document: Mapping[str, Any], key: str
+) -> Mapping[str, Any]:
     section = document.get(key) or {}
     if not isinstance(section, dict):
         raise SessionError(
@@ -369,7 +373,9 @@ def _parse_persona(
                 )
             if raw is None or raw == "":
                 continue
-            values.append(PersonaValue(field=name, value=_persona_text(file_path, name, raw)))
+            values.append(
+                PersonaValue(field=name, value=_persona_text(file_path, name, raw))
+            )
     return tuple(values)
 
 
@@ -389,6 +395,7 @@ def _persona_text(file_path: Path, name: str, raw: object) -> str:
         return raw.isoformat()
     if isinstance(raw, dict | list):
         raise SessionError(
-            f"{file_path}: '{name}' must be a single value", "see docs/session-format.md"
+            f"{file_path}: '{name}' must be a single value",
+            "see docs/session-format.md",
         )
     return str(raw)

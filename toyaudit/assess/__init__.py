@@ -34,7 +34,12 @@ logger = logging.getLogger(__name__)
 DETECTIONS_PER_FINDING = 25
 """Detections kept per finding; the rest are counted in ``occurrences``."""
 
-_METHOD_STRENGTH = {Method.PERSONA: 0, Method.PATTERN: 1, Method.CONTENT: 2, Method.KEY: 3}
+_METHOD_STRENGTH = {
+    Method.PERSONA: 0,
+    Method.PATTERN: 1,
+    Method.CONTENT: 2,
+    Method.KEY: 3,
+}
 
 _FindingKey = tuple[str, str, Transport]
 
@@ -107,13 +112,20 @@ class Assessor:
             open_finding = _OpenFinding(match.category, match.recipient, transport)
             self._findings[key] = open_finding
         detection = _detection(match)
-        identity = (detection.rule, detection.location, detection.value, detection.evidence)
+        identity = (
+            detection.rule,
+            detection.location,
+            detection.value,
+            detection.evidence,
+        )
         if identity in open_finding.detections:
             return
         open_finding.occurrences += 1
         open_finding.detections[identity] = detection
         if len(open_finding.detections) > DETECTIONS_PER_FINDING:
-            weakest = max(open_finding.detections.items(), key=lambda item: _strength(item[1]))
+            weakest = max(
+                open_finding.detections.items(), key=lambda item: _strength(item[1])
+            )
             del open_finding.detections[weakest[0]]
 
     def _close(self, open_finding: _OpenFinding) -> Finding:

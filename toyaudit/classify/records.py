@@ -26,7 +26,7 @@ class Tier(StrEnum):
     """Persistent identifiers: device ids, MAC, advertising ids, tokens."""
     TELEMETRY = "4"
     """Usage telemetry."""
-    SECRET = "S"
+    SECRET = "S"  # noqa: S105 - a tier name, not a password
     """Credentials and keys."""
 
 

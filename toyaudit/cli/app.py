@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 app = typer.Typer(
     name="toyaudit",
-    help="Audit the privacy and security of a children's smart toy from its captured traffic.",
+    help="Audit the privacy and security of a children's smart toy "
+    "from its captured traffic.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -80,6 +81,7 @@ def audit(
     session: Annotated[
         Path,
         typer.Argument(
+            metavar="SESSION",
             help="The session folder to audit: it holds session.yaml, "
             "manifest.json and the evidence files.",
             show_default=False,
@@ -206,36 +208,23 @@ def _configure_logging(verbose: int) -> None:
 
 
 def main() -> None:
-    """Run the CLI, turning toyaudit errors into one line and an exit code."""
+    """Run the CLI, turning toyaudit errors into one line and an exit code.
+
+    typer (click) handles usage errors itself in standalone mode (exit 2) and
+    turns ``typer.Exit`` into ``SystemExit``; everything else that escapes a
+    command arrives here.
+    """
     try:
-        # Without standalone mode click returns the code of typer.Exit
-        # instead of exiting, and raises its usage errors to us.
-        code = app(standalone_mode=False)
+        app()
     except ToyauditError as error:
         _report_error(error.message, error.hint)
         sys.exit(error.exit_code)
-    except typer.Abort:
-        stderr.print("aborted")
-        sys.exit(ExitCode.INTERNAL)
-    except _usage_errors() as error:
-        error.show()
-        sys.exit(ExitCode.USAGE)
-    except KeyboardInterrupt:
-        stderr.print("interrupted; nothing was written")
-        sys.exit(ExitCode.INTERNAL)
     except Exception as error:  # the one place that catches everything
         _report_error(
             f"internal error: {type(error).__name__}: {error}",
             "this is a bug in toyaudit; run again with -v and report the traceback",
         )
         sys.exit(ExitCode.INTERNAL)
-    sys.exit(code if isinstance(code, int) else ExitCode.OK)
-
-
-def _usage_errors() -> type[Exception]:
-    import click
-
-    return click.ClickException
 
 
 def _report_error(message: str, hint: str) -> None:

@@ -1,0 +1,136 @@
+"""Ingest: turn every evidence file of a session into one stream of observations.
+
+:func:`read_session` reads each evidence file of a session in turn;
+:func:`read_evidence` reads one file, whatever its format, recognised by its
+first bytes: pcap (either byte order, microsecond or nanosecond timestamps),
+pcapng, or a mitmproxy flow file. Everything streams: memory stays flat
+however large the capture.
+
+What could not be read goes into the :class:`Coverage` passed in, one note
+per problem naming the file and the place, so the report can say what the
+audit did not see. Only a file that cannot be read at all raises
+:class:`IngestError`.
+
+User-visible limits: ``ble.jsonl`` (BLE evidence) is not analysed yet; see
+the module docstrings of :mod:`~toyaudit.ingest.pcapfile`,
+:mod:`~toyaudit.ingest.decode`, :mod:`~toyaudit.ingest.tcp`,
+:mod:`~toyaudit.ingest.http`, :mod:`~toyaudit.ingest.tls`,
+:mod:`~toyaudit.ingest.dns` and :mod:`~toyaudit.ingest.flows` for the limits
+of each reader.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from toyaudit.errors import IngestError
+from toyaudit.ingest.flows import read_flows
+from toyaudit.ingest.packets import read_capture
+from toyaudit.ingest.pcapfile import PCAP_MAGICS, PCAPNG_MAGIC, ProgressCallback
+from toyaudit.ingest.records import Coverage, Observation
+from toyaudit.session import Session
+
+__all__ = ["ProgressCallback", "read_evidence", "read_session"]
+
+logger = logging.getLogger(__name__)
+
+BLE_EVIDENCE = "ble.jsonl"
+
+_FLOW_FILE_START = re.compile(rb"[1-9][0-9]{0,11}:")
+"""A mitmproxy flow file is a series of tnetstrings: a length, a colon, ..."""
+
+
+def read_session(
+    session: Session, coverage: Coverage, progress: ProgressCallback | None = None
+) -> Iterator[Observation]:
+    """Yield the observations of every evidence file of ``session``, in order.
+
+    Files that are not analysed yet are recorded in ``coverage`` as skipped.
+    """
+    for name in session.evidence:
+        if name == BLE_EVIDENCE:
+            # TODO: read ble.jsonl (advertisements, GATT reads and writes); until
+            # then data a toy leaks over Bluetooth LE is not in the report.
+            coverage.skip(
+                f"{name}: BLE evidence is not analysed yet; advertisements and "
+                "GATT values in it were not searched"
+            )
+            continue
+        yield from read_evidence(session.path / name, name, coverage, progress)
+
+
+def read_evidence(
+    path: Path, name: str, coverage: Coverage, progress: ProgressCallback | None = None
+) -> Iterator[Observation]:
+    """Yield the observations of one evidence file, recognised by its first bytes.
+
+    ``name`` is what goes into every :class:`Evidence` (the file name relative
+    to the session). Raises :class:`IngestError` when the file cannot be
+    opened or is in no format toyaudit reads.
+    """
+    try:
+        stream = path.open("rb", buffering=1 << 20)
+        total = path.stat().st_size
+    except OSError as error:
+        raise IngestError(
+            f"{name}: cannot be opened ({error.strerror or error})",
+            f"check that {path} exists and is readable by the current user",
+        ) from error
+    with stream:
+        yield from _read_stream(stream, name, coverage, total, progress)
+
+
+def _read_stream(
+    stream: BinaryIO,
+    name: str,
+    coverage: Coverage,
+    total: int,
+    progress: ProgressCallback | None,
+) -> Iterator[Observation]:
+    """Choose the reader by the file's magic bytes and run it."""
+    try:
+        head = stream.read(16)
+        stream.seek(0)
+    except OSError as error:
+        raise IngestError(
+            f"{name}: cannot be read ({error.strerror or error})",
+            "check the disk and the file's permissions",
+        ) from error
+    if not head:
+        coverage.files_read.append(name)
+        coverage.skip(f"{name}: empty file; nothing was recorded in it")
+        return
+    if head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC:
+        coverage.files_read.append(name)
+        yield from _guard_os_errors(
+            name, coverage, read_capture(stream, name, coverage, total, progress)
+        )
+    elif _FLOW_FILE_START.match(head):
+        coverage.files_read.append(name)
+        yield from _guard_os_errors(
+            name, coverage, read_flows(stream, name, coverage, total, progress)
+        )
+    else:
+        raise IngestError(
+            f"{name}: unknown file format (starts with {head[:8].hex()}); "
+            "expected pcap, pcapng or a mitmproxy flow file",
+            "convert other captures with 'editcap -F pcapng', "
+            "or save mitmproxy flows with 'mitmdump -w'",
+        )
+
+
+def _guard_os_errors(
+    name: str, coverage: Coverage, observations: Iterator[Observation]
+) -> Iterator[Observation]:
+    """Record a read error in the middle of a file and stop that file."""
+    try:
+        yield from observations
+    except OSError as error:
+        coverage.skip(
+            f"{name}: read failed partway ({error.strerror or error}); "
+            "the rest of the file is lost"
+        )

@@ -71,6 +71,11 @@ def render_json(assessment: Assessment, reveal: bool = False) -> bytes:
     which in ``run.redacted``. The output ends with a newline.
     """
     document = build_document(assessment, reveal)
+    logger.debug(
+        "rendering findings.json: %d findings, redacted=%s",
+        len(document["findings"]),
+        not reveal,
+    )
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
     return (text + "\n").encode("utf-8")
 
@@ -109,7 +114,9 @@ def _session(session: Session, redactor: Redactor) -> JsonObject:
             "model": scrub(toy.model),
             "firmware": scrub(toy.firmware),
         },
-        "first_party_domains": [scrub(domain) for domain in session.first_party_domains],
+        "first_party_domains": [
+            scrub(domain) for domain in session.first_party_domains
+        ],
         "captured_at": session.captured_at.isoformat() if session.captured_at else None,
         "captured_by": scrub(session.captured_by),
         "phases": [
@@ -140,6 +147,7 @@ def _finding(finding: Finding, redactor: Redactor) -> JsonObject:
         "detections": [
             _detection(detection, redactor) for detection in finding.detections
         ],
+        "occurrences": max(finding.occurrences, len(finding.detections)),
     }
 
 
@@ -179,7 +187,9 @@ def _evidence(evidence: Evidence, redactor: Redactor) -> JsonObject:
     return {
         "file": scrub(evidence.file),
         "packets": list(evidence.packets),
-        "flow_id": None if evidence.flow_id is None else redactor.text(evidence.flow_id),
+        "flow_id": None
+        if evidence.flow_id is None
+        else redactor.text(evidence.flow_id),
         "reference": redactor.text(evidence.describe()),
     }
 

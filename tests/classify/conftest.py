@@ -1,0 +1,82 @@
+"""Shared fixtures for the classify tests: the shipped rules, sessions, requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from toyaudit.classify import Classifier, RuleSet, default_rules_dir, load_rules
+from toyaudit.ingest.records import Endpoint, Evidence, HttpRequest, Transport
+from toyaudit.session import PersonaValue, Session, Toy
+
+PERSONA = {
+    "child.name": "Mia Lopez",
+    "child.first_name": "Mia",
+    "child.birthdate": "2018-03-14",
+    "parent.email": "Ana.Lopez@Example.com",
+    "parent.phone": "+44 20 7946 0958",
+    "toy.serial": "TB22910047",
+    "toy.mac": "A4:CF:12:3B:9E:01",
+    "wifi.ssid": "Lopez-Home-5G",
+}
+
+RequestFactory = Callable[..., HttpRequest]
+
+
+@pytest.fixture(scope="session")
+def shipped_rules() -> RuleSet:
+    """The rules in rules/, loaded once for the whole test run."""
+    return load_rules([default_rules_dir()])
+
+
+def make_session(persona: dict[str, str] | None = None) -> Session:
+    """A session of a toy by ToyCo whose own domain is toyco.example."""
+    values = PERSONA if persona is None else persona
+    return Session(
+        path=Path("session"),
+        name="session",
+        toy=Toy(name="Talking Bear", vendor="ToyCo"),
+        first_party_domains=("toyco.example",),
+        captured_at=None,
+        captured_by="tests",
+        phases=(),
+        persona=tuple(PersonaValue(field, value) for field, value in values.items()),
+        evidence=("flows.mitm",),
+        manifest_sha256="0" * 64,
+    )
+
+
+@pytest.fixture
+def classifier(shipped_rules: RuleSet) -> Classifier:
+    """A classifier with the shipped rules and the standard test persona."""
+    return Classifier(shipped_rules, make_session())
+
+
+@pytest.fixture
+def request_to() -> RequestFactory:
+    """Build an HTTP request by hand; every field has a harmless default."""
+
+    def build(
+        host: str = "api.toyco.example",
+        path: str = "/v1/ping",
+        query: str = "",
+        headers: tuple[tuple[str, str], ...] = (),
+        body: bytes = b"",
+    ) -> HttpRequest:
+        return HttpRequest(
+            evidence=Evidence(file="flows.mitm", flow_id="f1"),
+            client=Endpoint("192.168.1.20", 50111),
+            server=Endpoint("203.0.113.7", 443),
+            transport=Transport.TLS,
+            method="POST",
+            host=host,
+            path=path,
+            query=query,
+            headers=headers,
+            body=body,
+            scheme="https",
+        )
+
+    return build

@@ -1,0 +1,222 @@
+"""End-to-end tests of the ``toyaudit`` command on the demo session.
+
+Each test runs the real command in a child process, as a user would, and reads
+its exit code, its output and the reports it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from toyaudit.errors import ExitCode
+from toyaudit.session import seal_session
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "captures" / "demo-plushbear"
+
+
+def run_toyaudit(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m toyaudit`` with a wide, plain terminal."""
+    environment = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+    return subprocess.run(
+        [sys.executable, "-m", "toyaudit", *arguments],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Audit the bundled demo once, the way the README's first command does."""
+    workdir = tmp_path_factory.mktemp("demo-run")
+    completed = run_toyaudit("audit", str(DEMO), cwd=workdir)
+    assert completed.returncode == ExitCode.OK, completed.stderr
+    return workdir / "reports" / "demo-plushbear", completed.stdout
+
+
+def load_findings(report_dir: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((report_dir / "findings.json").read_text())
+    return document
+
+
+def finding_keys(document: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+    """(category id, tier, recipient host, transport) of every finding."""
+    return {
+        (
+            finding["category"]["id"],
+            finding["category"]["tier"],
+            finding["recipient"]["host"],
+            finding["transport"],
+        )
+        for finding in document["findings"]
+    }
+
+
+def copy_demo(tmp_path: Path) -> Path:
+    session = tmp_path / "session"
+    shutil.copytree(DEMO, session)
+    return session
+
+
+def test_audit_demo_writes_private_reports(demo_run: tuple[Path, str]) -> None:
+    report_dir, _ = demo_run
+
+    assert sorted(path.name for path in report_dir.iterdir()) == [
+        "findings.json",
+        "report.html",
+        "report.md",
+    ]
+    assert stat.S_IMODE(report_dir.stat().st_mode) == 0o700
+    for path in report_dir.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_audit_demo_redacts_persona_values(demo_run: tuple[Path, str]) -> None:
+    report_dir, stdout = demo_run
+    secrets = ("Mirabel", "hollis.quince@example.org", "PPB2-00417-XK", "QuinceHome")
+
+    for path in report_dir.iterdir():
+        text = path.read_text()
+        for secret in secrets:
+            assert secret not in text, f"{secret} leaked into {path.name}"
+    for secret in secrets:
+        assert secret not in stdout
+
+
+def test_audit_demo_is_reproducible_byte_for_byte(
+    demo_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    report_dir, _ = demo_run
+
+    completed = run_toyaudit("audit", str(DEMO), "--out", "again", cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.OK, completed.stderr
+    again = tmp_path / "again"
+    for name in ("findings.json", "report.md", "report.html"):
+        assert (again / name).read_bytes() == (report_dir / name).read_bytes(), name
+
+
+def test_audit_reveal_shows_values(tmp_path: Path) -> None:
+    completed = run_toyaudit(
+        "audit", str(DEMO), "--out", "out", "--reveal", cwd=tmp_path
+    )
+
+    assert completed.returncode == ExitCode.OK, completed.stderr
+    findings = (tmp_path / "out" / "findings.json").read_text()
+    assert "Mirabel" in findings
+    assert json.loads(findings)["run"]["redacted"] is False
+
+
+def test_audit_missing_session_is_one_line_error(tmp_path: Path) -> None:
+    completed = run_toyaudit("audit", str(tmp_path / "absent"), cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.SESSION
+    assert "absent" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) <= 2
+    assert not (tmp_path / "reports").exists()
+
+
+def test_audit_refuses_tampered_evidence(tmp_path: Path) -> None:
+    session = copy_demo(tmp_path)
+    pcap = session / "traffic.pcap"
+    content = pcap.read_bytes()
+    pcap.write_bytes(content[:-1] + bytes([content[-1] ^ 0xFF]))
+
+    completed = run_toyaudit("audit", str(session), cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.SESSION
+    assert "traffic.pcap" in completed.stderr
+    assert "manifest" in completed.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_audit_truncated_pcap_reports_partial_results(tmp_path: Path) -> None:
+    session = copy_demo(tmp_path)
+    pcap = session / "traffic.pcap"
+    content = pcap.read_bytes()
+    pcap.write_bytes(content[: len(content) * 2 // 3 + 7])
+    seal_session(session)
+
+    completed = run_toyaudit("audit", str(session), "--out", "out", cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.PARTIAL, completed.stderr
+    document = load_findings(tmp_path / "out")
+    assert any("traffic.pcap" in note for note in document["coverage"]["problems"])
+    assert document["findings"], "findings before the cut must still be reported"
+
+
+def test_audit_unreadable_flows_file(tmp_path: Path) -> None:
+    session = copy_demo(tmp_path)
+    (session / "flows.mitm").write_bytes(b"\x00garbage that is no flow file" * 4)
+    seal_session(session)
+
+    completed = run_toyaudit("audit", str(session), "--out", "out", cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.SESSION
+    assert "flows.mitm" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_audit_broken_rule_file_names_file_and_line(tmp_path: Path) -> None:
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "categories.yaml").write_text(
+        "categories:\n  - id: pet-name\n    tier: 7\n"
+    )
+
+    completed = run_toyaudit("audit", str(DEMO), "--rules", str(rules), cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.RULES
+    assert "categories.yaml:" in completed.stderr
+    assert "pet-name" in completed.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_audit_unwritable_output_exits_with_output_code(tmp_path: Path) -> None:
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the report folder should go")
+
+    completed = run_toyaudit("audit", str(DEMO), "--out", str(blocker), cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.OUTPUT
+    assert "out" in completed.stderr
+    assert blocker.read_text().startswith("a file")
+
+
+def test_verbose_error_shows_traceback(tmp_path: Path) -> None:
+    completed = run_toyaudit("-v", "audit", str(tmp_path / "absent"), cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.SESSION
+    assert "Traceback" in completed.stderr
+
+
+def test_usage_error_exit_code(tmp_path: Path) -> None:
+    completed = run_toyaudit("audit", "--no-such-option", cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.USAGE
+
+
+def test_session_seal_then_verify(tmp_path: Path) -> None:
+    session = copy_demo(tmp_path)
+    (session / "manifest.json").unlink()
+
+    sealed = run_toyaudit("session", "seal", str(session), cwd=tmp_path)
+    verified = run_toyaudit("session", "verify", str(session), cwd=tmp_path)
+
+    assert sealed.returncode == ExitCode.OK, sealed.stderr
+    assert verified.returncode == ExitCode.OK, verified.stderr
+    assert "manifest verified" in verified.stdout

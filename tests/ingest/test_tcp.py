@@ -1,0 +1,191 @@
+"""Tests of TCP reassembly, driven by captures written with scapy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from toyaudit.ingest.records import Endpoint, HttpRequest, TlsClientHello
+
+REQUEST = (
+    b"POST /upload?child=1 HTTP/1.1\r\nHost: Api.Toy.Example:8080\r\n"
+    b"Content-Length: 26\r\n\r\nabcdefghijklmnopqrstuvwxyz"
+)
+RESPONSE = b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"
+
+
+def _requests(observations: list[Any]) -> list[HttpRequest]:
+    return [item for item in observations if isinstance(item, HttpRequest)]
+
+
+def test_reassembly_joins_request_split_across_segments(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    conversation = talk()
+    conversation.handshake()
+    conversation.send_pieces(REQUEST, 20)
+    conversation.send(RESPONSE, from_client=False)
+    conversation.close()
+
+    observations, coverage = read_capture(conversation.packets)
+
+    (request,) = _requests(observations)
+    assert request.body == b"abcdefghijklmnopqrstuvwxyz"
+    assert request.evidence.packets == (4, 5, 6, 7, 8, 9, 10)
+    assert request.response is not None and request.response.body == b"ok"
+    assert not request.truncated
+    assert coverage.packets == 12 and coverage.problems == []
+
+
+def test_reassembly_orders_out_of_order_and_retransmitted_segments(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    conversation = talk()
+    conversation.handshake()
+    conversation.send_pieces(REQUEST, 30)
+    first, second, third = conversation.packets[3:6]
+    retransmitted = second.copy()
+    retransmitted.load = b"X" * len(second.load)  # a later copy must not win
+    conversation.packets[3:6] = [third, second, first, retransmitted, first]
+
+    observations, _ = read_capture(conversation.packets)
+
+    (request,) = _requests(observations)
+    assert request.body == b"abcdefghijklmnopqrstuvwxyz"
+    assert request.path == "/upload" and request.query == "child=1"
+
+
+def test_reassembly_handles_overlapping_segments(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    conversation = talk()
+    conversation.handshake()
+    start = conversation.seq[True]
+    conversation.send(REQUEST[:50])
+    conversation.seq[True] = start + 40  # resend 10 bytes with new ones after them
+    conversation.send(REQUEST[40:])
+
+    observations, _ = read_capture(conversation.packets)
+
+    (request,) = _requests(observations)
+    assert request.body == b"abcdefghijklmnopqrstuvwxyz"
+
+
+def test_reassembly_reads_capture_starting_mid_stream(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    tail_of_earlier_body = b"ghijklmnop\r\n" * 3
+    conversation = talk(client=("10.0.0.9", 43210), server=("10.0.0.1", 8080))
+    conversation.send(tail_of_earlier_body + REQUEST)
+
+    observations, _ = read_capture(conversation.packets)
+
+    (request,) = _requests(observations)
+    assert request.client == Endpoint("10.0.0.9", 43210)
+    assert request.server == Endpoint("10.0.0.1", 8080)
+    assert request.host == "api.toy.example"
+    assert request.body == b"abcdefghijklmnopqrstuvwxyz"
+
+
+def test_reassembly_marks_lost_segment_and_never_fills_it(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    conversation = talk()
+    conversation.handshake()
+    conversation.send_pieces(REQUEST, 30)
+    lost = conversation.packets.pop(6)  # the last 12 bytes of the body
+    conversation.send(b"GET /next HTTP/1.1\r\nHost: toy.example\r\n\r\n")
+
+    observations, coverage = read_capture(conversation.packets)
+
+    first, second = _requests(observations)
+    assert first.truncated
+    assert bytes(lost.load) not in first.body
+    assert first.body == REQUEST[REQUEST.index(b"\r\n\r\n") + 4 : 90]
+    assert second.path == "/next" and not second.truncated
+    assert any(
+        f"1 holes in TCP streams ({len(REQUEST) - 90} bytes" in note
+        for note in coverage.problems
+    )
+
+
+def test_reassembly_roles_follow_syn_even_with_low_client_port(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    conversation = talk(client=("10.0.0.2", 80), server=("10.0.0.3", 60000))
+    conversation.handshake()
+    conversation.send(b"\x00\x01binary protocol, not HTTP")
+    conversation.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", from_client=False)
+
+    observations, _ = read_capture(conversation.packets)
+
+    # The server side sends a request line only after the client spoke in an
+    # unknown protocol: content decides, and the requester is the client.
+    (request,) = _requests(observations)
+    assert request.client == Endpoint("10.0.0.3", 60000)
+
+
+def test_reassembly_splits_tls_client_hello_across_segments(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    from scapy.layers.tls import extensions, handshake, record
+
+    layers: Any = (record, handshake, extensions)  # scapy's TLS has no annotations
+    ServerName, TLS_Ext_ServerName = layers[2].ServerName, layers[2].TLS_Ext_ServerName
+    hello = bytes(
+        layers[0].TLS(
+            msg=[
+                layers[1].TLSClientHello(
+                    ciphers=[0x1301],
+                    ext=[
+                        TLS_Ext_ServerName(
+                            servernames=[ServerName(servername=b"A.Example")]
+                        )
+                    ],
+                )
+            ]
+        )
+    )
+    conversation = talk(server=("10.0.0.1", 443))
+    conversation.handshake()
+    conversation.send(hello[:30])
+    conversation.send(hello[30:] + b"\x17\x03\x03\x00\x05" + b"secret")
+
+    observations, _ = read_capture(conversation.packets)
+
+    (client_hello,) = [
+        item for item in observations if isinstance(item, TlsClientHello)
+    ]
+    assert client_hello.sni == "a.example"
+    assert client_hello.cipher_suites == (0x1301,)
+    assert client_hello.evidence.packets == (4, 5)
+    assert client_hello.server == Endpoint("10.0.0.1", 443)
+
+
+def test_reassembly_ignores_late_retransmission_after_close(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    conversation = talk()
+    conversation.handshake()
+    request_packet = conversation.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    conversation.send(RESPONSE, from_client=False)
+    conversation.close()
+    conversation.packets.append(request_packet)
+
+    observations, _ = read_capture(conversation.packets)
+
+    assert len(_requests(observations)) == 1
+
+
+def test_reassembly_reset_delivers_waiting_request(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    conversation = talk()
+    conversation.handshake()
+    conversation.send(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+    conversation.send(b"", from_client=False, flags="R")
+
+    observations, _ = read_capture(conversation.packets)
+
+    (request,) = _requests(observations)
+    assert request.path == "/a" and request.response is None

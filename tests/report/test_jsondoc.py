@@ -1,0 +1,202 @@
+"""Tests for toyaudit.report.jsondoc: schema, fields, order, determinism."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+
+from toyaudit.assess.records import Assessment
+from toyaudit.report import render_json
+from toyaudit.report.jsondoc import SCHEMA_ID, load_schema
+
+
+def _validate(document: Any) -> None:
+    schema = load_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    validator.validate(document)
+
+
+def _document(assessment: Assessment, reveal: bool = False) -> Any:
+    return json.loads(render_json(assessment, reveal).decode("utf-8"))
+
+
+@pytest.mark.parametrize("reveal", [False, True])
+def test_render_json_validates_against_schema(
+    assessment: Assessment, reveal: bool
+) -> None:
+    _validate(_document(assessment, reveal))
+
+
+def test_render_json_empty_assessment_validates(quiet_assessment: Assessment) -> None:
+    document = _document(quiet_assessment)
+    _validate(document)
+    assert document["findings"] == []
+    assert document["contacts"] == []
+
+
+def test_schema_rejects_a_document_missing_a_field(assessment: Assessment) -> None:
+    document = _document(assessment)
+    broken = copy.deepcopy(document)
+    del broken["findings"][0]["detections"][0]["evidence"]
+    with pytest.raises(jsonschema.ValidationError):
+        _validate(broken)
+
+
+def test_schema_rejects_unknown_severity(assessment: Assessment) -> None:
+    broken = _document(assessment)
+    broken["findings"][0]["severity"] = "catastrophic"
+    with pytest.raises(jsonschema.ValidationError):
+        _validate(broken)
+
+
+def test_render_json_header_and_run(assessment: Assessment) -> None:
+    document = _document(assessment)
+    assert document["$schema"] == SCHEMA_ID == load_schema()["$id"]
+    assert document["schema_version"] == 1
+    assert document["run"] == {
+        "tool_version": "0.1.0",
+        "rules_sha256": "a" * 64,
+        "manifest_sha256": "b" * 64,
+        "redacted": True,
+    }
+    assert _document(assessment, reveal=True)["run"]["redacted"] is False
+
+
+def test_render_json_session_fields(assessment: Assessment) -> None:
+    session = _document(assessment)["session"]
+    assert session["name"] == "plushbear-2026-11-20"
+    assert session["toy"] == {
+        "name": "PlushBear <Pro>",
+        "vendor": "Cuddly Corp",
+        "model": "PB-2",
+        "firmware": "1.4.2",
+    }
+    assert session["first_party_domains"] == ["cuddly.example"]
+    assert session["captured_at"] == "2026-11-20T10:00:00+00:00"
+    assert session["captured_by"] == "Test lab"
+    assert [phase["name"] for phase in session["phases"]] == ["setup", "play"]
+    assert session["phases"][1]["end"] == "2026-11-20T10:20:00+00:00"
+
+
+def test_render_json_findings_most_severe_first(assessment: Assessment) -> None:
+    findings = _document(assessment)["findings"]
+    ordered = [(item["severity"], item["category"]["tier"]) for item in findings]
+    # Both critical: tier 2 comes before tier S, which sorts after tier 4.
+    assert ordered == [
+        ("critical", "2"),
+        ("critical", "S"),
+        ("high", "1"),
+        ("low", "3"),
+        ("info", "4"),
+    ]
+
+
+def test_render_json_finding_fields_round_trip(
+    assessment: Assessment, hostile_host: str
+) -> None:
+    finding = _document(assessment)["findings"][0]
+    assert finding["id"] == "F-000002"
+    assert finding["category"] == {
+        "id": "child-name",
+        "label": "your child's name",
+        "tier": "2",
+    }
+    assert finding["recipient"] == {
+        "host": hostile_host,
+        "party": "tracker",
+        "owner": "AdNet Ltd",
+        "purpose": "advertising",
+    }
+    assert finding["transport"] == "plaintext"
+    assert finding["severity_reason"].startswith("identifying data")
+    assert finding["occurrences"] == 2
+
+
+def test_render_json_detection_fields_round_trip(
+    assessment: Assessment, pipe_location: str
+) -> None:
+    detection = _document(assessment)["findings"][0]["detections"][0]
+    assert detection == {
+        "method": "persona",
+        "rule": "persona:child.name",
+        "location": pipe_location,
+        "decoding": ["url", "base64"],
+        "value": "[redacted: child.name, 8 characters]",
+        "confidence": 1.0,
+        "persona_field": "child.name",
+        "form": "base64",
+        "evidence": {
+            "file": "traffic.pcap",
+            "packets": [12, 13],
+            "flow_id": None,
+            "reference": "traffic.pcap frames 12, 13",
+        },
+    }
+
+
+def test_render_json_scrubs_controls_in_location(
+    assessment: Assessment, escape_location: str
+) -> None:
+    raw = render_json(assessment)
+    assert b"\x1b" not in raw
+    assert b"\\u001b" not in raw
+    locations = [
+        detection["location"]
+        for finding in _document(assessment)["findings"]
+        for detection in finding["detections"]
+    ]
+    assert escape_location.replace("\x1b", "\\x1b") in locations
+
+
+def test_render_json_contacts_sorted_by_host(
+    assessment: Assessment, hostile_host: str
+) -> None:
+    contacts = _document(assessment)["contacts"]
+    hosts = [contact["recipient"]["host"] for contact in contacts]
+    assert hosts == sorted(hosts)
+    tracker = next(
+        item for item in contacts if item["recipient"]["host"] == hostile_host
+    )
+    assert tracker["transports"] == ["plaintext", "tls"]
+    assert tracker["observations"] == 4
+    assert tracker["first_evidence"]["packets"] == [11]
+
+
+def test_render_json_coverage(assessment: Assessment) -> None:
+    coverage = _document(assessment)["coverage"]
+    assert coverage["files_read"] == ["traffic.pcap", "flows.mitm"]
+    assert (coverage["packets"], coverage["flows"]) == (1200, 34)
+    assert coverage["problems"] == ["traffic.pcap: packet 881 cut short [bold]\\x1b[2J"]
+
+
+def test_render_json_redacted_hides_every_personal_value(
+    assessment: Assessment, child_name: str, wifi_value: str
+) -> None:
+    text = render_json(assessment).decode("utf-8")
+    assert child_name not in text
+    assert wifi_value not in text
+    assert "SN-0042-XYZ" not in text
+
+
+def test_render_json_reveal_shows_values(
+    assessment: Assessment, child_name: str, wifi_value: str
+) -> None:
+    text = render_json(assessment, reveal=True).decode("utf-8")
+    assert child_name in text
+    assert wifi_value in text
+
+
+def test_render_json_is_byte_identical_and_canonical(assessment: Assessment) -> None:
+    first = render_json(assessment)
+    assert first == render_json(assessment)
+    assert first.endswith(b"}\n")
+    document = json.loads(first)
+    canonical = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+    assert first == (canonical + "\n").encode("utf-8")

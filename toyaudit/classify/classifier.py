@@ -1,0 +1,196 @@
+"""The classifier: apply the rules to one observation and return its matches.
+
+For each observation the classifier (1) finds the recipient from the host
+name, (2) checks a request body against the content detectors (audio,
+images), (3) decodes the observation into fields and runs the persona search
+and every detector over each field, and (4) keeps, for each place and
+category, only the strongest kind of evidence: a persona hit hides a pattern
+or key hit on the same value, a pattern hit hides a key hit. The output is in
+a stable order: content first, then fields in the order they appear.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from toyaudit.classify.decoders import (
+    Field,
+    body_bytes,
+    content_type_of,
+    observation_fields,
+)
+from toyaudit.classify.persona import PersonaIndex
+from toyaudit.classify.recipients import RecipientResolver
+from toyaudit.classify.records import Match, Method, Recipient
+from toyaudit.classify.rules import RuleSet
+from toyaudit.ingest.records import DnsQuery, HttpRequest, Observation
+from toyaudit.session import Session
+
+logger = logging.getLogger(__name__)
+
+_METHOD_RANK = {method: rank for rank, method in enumerate(Method)}
+_BODY_LOCATION = "request body"
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A hit tied to its field, before it becomes a :class:`Match`."""
+
+    field: Field
+    rule: str
+    category_id: str
+    method: Method
+    value: str
+    confidence: float
+    covers: tuple[str, ...]
+    """Values this hit vouches for, compared when weaker hits are dropped."""
+    persona_field: str | None = None
+    form: str | None = None
+
+
+class Classifier:
+    """Applies one rule set to the observations of one session."""
+
+    def __init__(self, rules: RuleSet, session: Session) -> None:
+        self._rules = rules
+        self._recipients = RecipientResolver(rules.recipients, session)
+        self._persona = PersonaIndex(session.persona, rules.persona)
+        self._content = tuple(
+            (rule, rule.content) for rule in rules.detectors if rule.content
+        )
+        self._fielded = tuple(rule for rule in rules.detectors if not rule.content)
+
+    def recipient_for(self, host: str) -> Recipient:
+        """Who a host is: the vendor, a known tracker or processor, or unknown."""
+        return self._recipients.resolve(host)
+
+    def classify(self, observation: Observation) -> list[Match]:
+        """Every piece of personal data found in one observation, in stable order."""
+        recipient = self.recipient_for(_host_of(observation))
+        found: list[_Found] = []
+        if isinstance(observation, HttpRequest):
+            found += self._content_hits(observation)
+        for field in observation_fields(observation, self._rules.decoding):
+            found += self._field_hits(field)
+        kept = _strongest(found)
+        logger.debug("%d matches (%d before pruning)", len(kept), len(found))
+        return [self._match(item, observation, recipient) for item in kept]
+
+    def _content_hits(self, request: HttpRequest) -> list[_Found]:
+        body, decoding = body_bytes(request, self._rules.decoding)
+        if not body:
+            return []
+        content_type = content_type_of(request)
+        for detector, matcher in self._content:
+            kind = matcher.identify(content_type, body)
+            if kind is None:
+                continue
+            description = f"{kind}, {_size(len(body))}"
+            field = Field("body", None, _BODY_LOCATION, decoding, description)
+            return [
+                _Found(field, detector.id, detector.category_id, Method.CONTENT,
+                       description, detector.confidence, (description,))
+            ]  # fmt: skip
+        return []
+
+    def _field_hits(self, field: Field) -> list[_Found]:
+        found = [
+            _Found(field, f"persona:{hit.form.field}", hit.form.category_id,
+                   Method.PERSONA, hit.value, 1.0, (hit.value, hit.form.plain),
+                   hit.form.field, hit.form.form)
+            for hit in self._persona.search(field.value)
+        ]  # fmt: skip
+        ignored = self._rules.decoding.ignored_values
+        for detector in self._fielded:
+            for hit in detector.hits(field, ignored):
+                found.append(
+                    _Found(field, hit.rule, hit.category_id, hit.method, hit.value,
+                           hit.confidence, (hit.value,))
+                )  # fmt: skip
+        return found
+
+    def _match(
+        self, item: _Found, observation: Observation, recipient: Recipient
+    ) -> Match:
+        return Match(
+            category=self._rules.categories[item.category_id],
+            rule=item.rule,
+            method=item.method,
+            location=item.field.location,
+            decoding=item.field.decoding,
+            value=item.value,
+            confidence=item.confidence,
+            observation=observation,
+            recipient=recipient,
+            persona_field=item.persona_field,
+            form=item.form,
+        )
+
+
+def _host_of(observation: Observation) -> str:
+    if isinstance(observation, HttpRequest):
+        return observation.host
+    if isinstance(observation, DnsQuery):
+        return observation.name
+    return observation.sni or observation.server.ip
+
+
+def _strongest(found: list[_Found]) -> list[_Found]:
+    """Drop hits that a stronger hit on the same place and category explains.
+
+    A weaker hit goes when a stronger one in the same place and category covers
+    an overlapping value, and always when it is a key-only hit (it speaks for
+    the whole field). Repeats of the same persona field in one place (its
+    base64 form, then its plain form once decoded) are reported once.
+    """
+    kept: list[_Found] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for item in found:
+        place = (item.field.location, item.category_id)
+        if any(_explains(other, item) for other in found if _same_place(other, place)):
+            continue
+        if item.persona_field is None and any(
+            _repeats(other, item) for other in kept if _same_place(other, place)
+        ):
+            continue
+        if item.persona_field is not None:
+            identity = (*place, "persona", item.persona_field)
+        else:
+            identity = (*place, item.rule, item.value)
+        if identity not in seen:
+            seen.add(identity)
+            kept.append(item)
+    return kept
+
+
+def _same_place(item: _Found, place: tuple[str, str]) -> bool:
+    return (item.field.location, item.category_id) == place
+
+
+def _explains(stronger: _Found, weaker: _Found) -> bool:
+    if _METHOD_RANK[stronger.method] >= _METHOD_RANK[weaker.method]:
+        return False
+    return weaker.method is Method.KEY or _overlap(stronger, weaker)
+
+
+def _repeats(earlier: _Found, later: _Found) -> bool:
+    """Two detectors of one category saw the same value (a JWT in a Bearer header)."""
+    return earlier.method is later.method and _overlap(earlier, later)
+
+
+def _overlap(first: _Found, second: _Found) -> bool:
+    for one in first.covers:
+        for other in second.covers:
+            one_lower, other_lower = one.lower(), other.lower()
+            if one_lower in other_lower or other_lower in one_lower:
+                return True
+    return False
+
+
+def _size(length: int) -> str:
+    if length < 1024:
+        return f"{length} bytes"
+    if length < 1024 * 1024:
+        return f"{round(length / 1024)} KB"
+    return f"{length / (1024 * 1024):.1f} MB"

@@ -1,0 +1,375 @@
+"""Collect parsed rules file by file, then check references and completeness.
+
+Each top-level section of a rule file has a parser here that validates its
+entries with :class:`RuleReader` (so errors name ``file:line`` and the rule
+id) and records them in a :class:`RuleBuilder`. The builder refuses an id
+defined twice in one folder, lets a later folder replace an earlier one's
+rule, and finally checks that every referenced category exists, that every
+persona field is mapped and that the severity matrix and decoding settings
+are complete.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from toyaudit.classify.decoders import DecodingRules
+from toyaudit.classify.detectors import Detector, parse_detector
+from toyaudit.classify.recipients import PURPOSES, RecipientRule
+from toyaudit.classify.records import Category, Party, Tier
+from toyaudit.classify.ruleset import PARTIES, SEVERITIES, TIERS, RuleSet, SeverityRules
+from toyaudit.classify.yamlsource import LocatedMapping, RuleReader
+from toyaudit.errors import RulesError
+from toyaudit.session import PERSONA_FIELDS
+
+logger = logging.getLogger(__name__)
+
+_DECODING_NUMBERS = ("max_depth", "max_body_bytes", "max_fields", "base64_min_length")
+_DECODING_LISTS = ("skip_headers", "ignored_values")
+
+_T = TypeVar("_T")
+
+
+class RuleBuilder:
+    """Collects rules file by file, then checks references and completeness.
+
+    Each table maps a rule id to the parsed rule and its ``file:line``.
+    """
+
+    def __init__(self) -> None:
+        self.categories: dict[str, tuple[_CategoryRule, str]] = {}
+        self.detectors: dict[str, tuple[Detector, str]] = {}
+        self.persona: dict[str, tuple[str, str]] = {}
+        self.recipients: dict[str, tuple[RecipientRule, str]] = {}
+        self.severity: dict[str, tuple[str, str]] = {}
+        self.decoding: dict[str, tuple[int | tuple[str, ...], str]] = {}
+        self.folder_ids: set[tuple[int, str]] = set()
+
+    def start_folder(self) -> None:
+        """A new folder may override ids from earlier ones, but not repeat its own."""
+        self.folder_ids = set()
+
+    def add(
+        self, table: dict[str, tuple[_T, str]], rule_id: str, rule: _T, source: str
+    ) -> None:
+        """Record one rule, refusing an id already defined in the same folder."""
+        if (id(table), rule_id) in self.folder_ids:
+            raise RulesError(
+                f"{source}: rule {rule_id}: duplicate id "
+                f"(first defined at {table[rule_id][1]})",
+                "rename one of them, or override it from a separate rules folder",
+            )
+        if rule_id in table:
+            logger.debug(
+                "rule %s from %s overrides %s", rule_id, source, table[rule_id][1]
+            )
+        self.folder_ids.add((id(table), rule_id))
+        table[rule_id] = (rule, source)
+
+    def add_file(self, path: Path, document: LocatedMapping) -> None:
+        """Parse every section of one rule file."""
+        for section, content in document.items():
+            parser = _SECTIONS.get(str(section))
+            if parser is None:
+                raise RulesError(
+                    f"{path}:{document.line_of(section)}: unknown section '{section}'",
+                    "use one of: " + ", ".join(_SECTIONS),
+                )
+            parser(self, path, document.line_of(section), content)
+
+    def build(self, sha256: str, files: tuple[Path, ...]) -> RuleSet:
+        """Resolve references, check completeness and freeze the rule set."""
+        self._check_references()
+        return RuleSet(
+            categories={
+                key: rule.category for key, (rule, _) in self.categories.items()
+            },
+            severity=self._severity(),
+            sha256=sha256,
+            files=files,
+            detectors=tuple(rule for rule, _ in self.detectors.values()),
+            persona={field: category for field, (category, _) in self.persona.items()},
+            recipients=tuple(rule for rule, _ in self.recipients.values()),
+            decoding=self._decoding(),
+            provisions={
+                key: rule.provisions for key, (rule, _) in self.categories.items()
+            },
+        )
+
+    def _check_references(self) -> None:
+        known = ", ".join(self.categories) or "(none defined)"
+        references = [
+            (rule.id, rule.category_id, source)
+            for rule, source in self.detectors.values()
+        ]
+        references += [
+            (f"persona:{field}", category, source)
+            for field, (category, source) in self.persona.items()
+        ]
+        for rule_id, category_id, source in references:
+            if category_id not in self.categories:
+                raise RulesError(
+                    f"{source}: rule {rule_id}: "
+                    f"category '{category_id}' is not defined",
+                    f"use one of: {known}, or define it under 'categories:'",
+                )
+        missing = [field for field in PERSONA_FIELDS if field not in self.persona]
+        if missing:
+            raise RulesError(
+                f"rules: persona fields without a category: {', '.join(missing)}",
+                "map each under 'persona:' (see rules/persona.yaml)",
+            )
+
+    def _severity(self) -> SeverityRules:
+        over_tls: dict[tuple[Tier, Party], str] = {}
+        plaintext: dict[Tier, str] = {}
+        for tier in Tier:
+            plaintext[tier] = self._required_severity(f"plaintext {tier.value}")
+            for party in Party:
+                over_tls[(tier, party)] = self._required_severity(
+                    f"over_tls {tier.value} {party.value}"
+                )
+        return SeverityRules(over_tls=over_tls, plaintext=plaintext)
+
+    def _required_severity(self, rule_id: str) -> str:
+        if rule_id not in self.severity:
+            raise RulesError(
+                f"rules: the severity matrix has no entry '{rule_id}'",
+                "complete 'over_tls' and 'plaintext' (see rules/severity.yaml)",
+            )
+        return self.severity[rule_id][0]
+
+    def _decoding(self) -> DecodingRules:
+        missing = [
+            name
+            for name in (*_DECODING_NUMBERS, *_DECODING_LISTS)
+            if name not in self.decoding
+        ]
+        if missing:
+            raise RulesError(
+                f"rules: 'decoding' lacks {', '.join(missing)}",
+                "add them (see rules/decoding.yaml)",
+            )
+        numbers = {name: int(str(self.decoding[name][0])) for name in _DECODING_NUMBERS}
+        lists = {
+            name: frozenset(_as_words(self.decoding[name][0]))
+            for name in _DECODING_LISTS
+        }
+        return DecodingRules(**numbers, **lists)  # type: ignore[arg-type]
+
+
+def _as_words(value: int | tuple[str, ...]) -> tuple[str, ...]:
+    return value if isinstance(value, tuple) else ()
+
+
+@dataclass(frozen=True, slots=True)
+class _CategoryRule:
+    category: Category
+    provisions: tuple[str, ...]
+
+
+def _items(path: Path, line: int, section: str, content: object) -> list[RuleReader]:
+    """The rules of a list section, each wrapped in a reader named by its id."""
+    if not isinstance(content, list):
+        raise RulesError(
+            f"{path}:{line}: '{section}' must be a list", "see docs/rules.md"
+        )
+    readers = []
+    for index, entry in enumerate(content):
+        if not isinstance(entry, LocatedMapping):
+            raise RulesError(
+                f"{path}:{line}: item {index + 1} of '{section}' is not a mapping",
+                "write each rule as '- id: ...' followed by its fields",
+            )
+        identifier = entry.get("id", entry.get("domain", f"#{index + 1} of {section}"))
+        readers.append(RuleReader(path, entry, str(identifier)))
+    return readers
+
+
+def _mapping(path: Path, line: int, section: str, content: object) -> LocatedMapping:
+    if not isinstance(content, LocatedMapping):
+        raise RulesError(
+            f"{path}:{line}: '{section}' must be a mapping", "see docs/rules.md"
+        )
+    return content
+
+
+def _source(reader: RuleReader) -> str:
+    return f"{reader.path}:{reader.mapping.line}"
+
+
+def _parse_categories(
+    builder: RuleBuilder, path: Path, line: int, content: object
+) -> None:
+    for reader in _items(path, line, "categories", content):
+        reader.check_fields(("id", "tier", "label"), ("description", "provisions"))
+        tier = reader.text("tier")
+        if tier not in TIERS:
+            reader.fail(
+                "tier",
+                f"tier {tier!r} is not a tier",
+                "use one of: " + ", ".join(TIERS),
+            )
+        category = Category(
+            id=reader.text("id"),
+            tier=Tier(tier),
+            label=reader.text("label"),
+            description=str(reader.mapping.get("description", "")).strip(),
+        )
+        rule = _CategoryRule(category, reader.text_list("provisions"))
+        builder.add(builder.categories, category.id, rule, _source(reader))
+
+
+def _parse_detectors(
+    builder: RuleBuilder, path: Path, line: int, content: object
+) -> None:
+    for reader in _items(path, line, "detectors", content):
+        detector = parse_detector(reader)
+        builder.add(builder.detectors, detector.id, detector, detector.source)
+
+
+def _parse_persona(
+    builder: RuleBuilder, path: Path, line: int, content: object
+) -> None:
+    mapping = _mapping(path, line, "persona", content)
+    for field in mapping:
+        reader = RuleReader(path, mapping, f"persona:{field}")
+        if field not in PERSONA_FIELDS:
+            reader.fail(
+                str(field),
+                f"unknown persona field '{field}'",
+                "use one of: " + ", ".join(PERSONA_FIELDS),
+            )
+        category_id = reader.text(str(field))
+        builder.add(
+            builder.persona, str(field), category_id, f"{path}:{mapping.line_of(field)}"
+        )
+
+
+def _parse_recipients(
+    builder: RuleBuilder, path: Path, line: int, content: object
+) -> None:
+    for reader in _items(path, line, "recipients", content):
+        reader.check_fields(("domain", "owner", "purpose", "party"), ("service",))
+        domain = reader.text("domain")
+        suffix = domain.removeprefix("*.")
+        if (
+            domain != domain.lower()
+            or "*" in suffix
+            or " " in domain
+            or "." not in suffix
+        ):
+            reader.fail(
+                "domain",
+                f"{domain!r} is not a lower-case domain",
+                "write 'example.com' or '*.example.com'",
+            )
+        purpose = reader.text("purpose")
+        if purpose not in PURPOSES:
+            reader.fail(
+                "purpose",
+                f"unknown purpose {purpose!r}",
+                "use one of: " + ", ".join(PURPOSES),
+            )
+        party = reader.text("party")
+        if party not in (Party.TRACKER, Party.PROCESSOR):
+            reader.fail(
+                "party",
+                f"party {party!r} is not allowed here",
+                "use 'tracker' or 'processor'",
+            )
+        rule = RecipientRule(
+            domain,
+            reader.text("owner"),
+            purpose,
+            Party(party),
+            str(reader.mapping.get("service", "")),
+        )
+        builder.add(builder.recipients, domain, rule, _source(reader))
+
+
+def _parse_over_tls(
+    builder: RuleBuilder, path: Path, line: int, content: object
+) -> None:
+    for tier, row_line, row in _tier_rows(path, line, "over_tls", content):
+        table = _mapping(path, row_line, f"over_tls {tier}", row)
+        reader = RuleReader(path, table, f"over_tls {tier}")
+        for party in table:
+            if party not in PARTIES:
+                reader.fail(party, f"unknown party {party!r}", _one_of(PARTIES))
+            source = f"{path}:{table.line_of(party)}"
+            severity = _severity_name(reader, party)
+            builder.add(builder.severity, f"over_tls {tier} {party}", severity, source)
+
+
+def _parse_plaintext(
+    builder: RuleBuilder, path: Path, line: int, content: object
+) -> None:
+    mapping = _mapping(path, line, "plaintext", content)
+    for tier, row_line, _ in _tier_rows(path, line, "plaintext", content):
+        reader = RuleReader(path, mapping, f"plaintext {tier}")
+        severity = _severity_name(reader, tier)
+        builder.add(
+            builder.severity, f"plaintext {tier}", severity, f"{path}:{row_line}"
+        )
+
+
+def _tier_rows(
+    path: Path, line: int, section: str, content: object
+) -> list[tuple[str, int, object]]:
+    """(tier, line, value) for each row of a tier-keyed section, tiers checked."""
+    mapping = _mapping(path, line, section, content)
+    rows = []
+    for tier, row in mapping.items():
+        if tier not in TIERS:
+            raise RulesError(
+                f"{path}:{mapping.line_of(tier)}: rule {section} {tier}: "
+                f"{tier!r} is not a tier",
+                _one_of(TIERS),
+            )
+        rows.append((tier, mapping.line_of(tier), row))
+    return rows
+
+
+def _one_of(choices: Sequence[str]) -> str:
+    return "use one of: " + ", ".join(choices)
+
+
+def _severity_name(reader: RuleReader, key: str) -> str:
+    severity = reader.text(key)
+    if severity not in SEVERITIES:
+        reader.fail(
+            key,
+            f"severity {severity!r} is unknown",
+            "use one of: " + ", ".join(SEVERITIES),
+        )
+    return severity
+
+
+def _parse_decoding(
+    builder: RuleBuilder, path: Path, line: int, content: object
+) -> None:
+    reader = RuleReader(path, _mapping(path, line, "decoding", content), "decoding")
+    reader.check_fields((), (*_DECODING_NUMBERS, *_DECODING_LISTS))
+    for name in reader.mapping:
+        source = f"{path}:{reader.mapping.line_of(name)}"
+        if name in _DECODING_NUMBERS:
+            value: int | tuple[str, ...] = int(reader.number(name, 1, 1 << 30, 1))
+        else:
+            value = tuple(word.lower() for word in reader.text_list(name))
+        builder.add(builder.decoding, name, value, source)
+
+
+_SECTIONS: dict[str, Callable[[RuleBuilder, Path, int, object], None]] = {
+    "categories": _parse_categories,
+    "detectors": _parse_detectors,
+    "persona": _parse_persona,
+    "recipients": _parse_recipients,
+    "over_tls": _parse_over_tls,
+    "plaintext": _parse_plaintext,
+    "decoding": _parse_decoding,
+}

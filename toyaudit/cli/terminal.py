@@ -1,0 +1,91 @@
+"""Print the short summary of an audit on the terminal, with rich.
+
+The summary is what a parent sees first: a headline (the toy and how many
+findings of each severity), a table of what is collected, by whom and how it
+is protected, how many hosts the toy contacted, what could not be read, and
+where the full reports were written. It follows the order of ``findings.json``.
+
+Captured strings are hostile input here: a device can name a host
+``\\x1b]0;...`` and rewrite the terminal. Every one of them is redacted and has
+its control characters made visible (:class:`toyaudit.report.redact.Redactor`)
+and is then escaped for rich markup, before it reaches the console.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from toyaudit.assess.records import Assessment, Finding, Severity
+from toyaudit.report.jsondoc import ordered_findings
+from toyaudit.report.markdown import severity_counts
+from toyaudit.report.redact import Redactor, scrub
+
+logger = logging.getLogger(__name__)
+
+SEVERITY_STYLES = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
+def safe_markup(text: str) -> str:
+    """Scrub control characters from ``text`` and escape it for rich markup."""
+    return escape(scrub(text))
+
+
+def print_summary(
+    assessment: Assessment,
+    console: Console,
+    reveal: bool = False,
+    written: Sequence[Path] = (),
+) -> None:
+    """Print the audit summary: headline, findings table, contacts, problems, paths.
+
+    ``reveal`` only changes how captured strings are masked: the summary never
+    prints personal values. ``written`` lists the report files to point at.
+    """
+    redactor = Redactor(assessment, reveal)
+    findings = ordered_findings(assessment)
+    toy = safe_markup(assessment.session.toy.name)
+    console.print(f"[bold]{toy}[/bold]: {severity_counts(findings)}")
+
+    if findings:
+        console.print(_findings_table(findings, redactor))
+    hosts = len({contact.recipient.host for contact in assessment.contacts})
+    console.print(f"The toy contacted {hosts} host{'' if hosts == 1 else 's'}.")
+
+    for problem in assessment.coverage.problems:
+        console.print(f"[yellow]warning:[/yellow] {escape(redactor.text(problem))}")
+    for path in written:
+        console.print(f"Report written: {safe_markup(str(path))}")
+
+
+def _findings_table(findings: Sequence[Finding], redactor: Redactor) -> Table:
+    """The table "What is collected, by whom, how it is protected"."""
+    table = Table(title="What is collected, by whom, how it is protected")
+    for column in ("Collected", "Tier", "Recipient", "Who", "Transport", "Severity"):
+        table.add_column(column)
+    for finding in findings:
+        recipient = finding.recipient
+        who = recipient.party.value
+        if recipient.owner:
+            who += f" ({scrub(recipient.owner)})"
+        severity = finding.severity
+        table.add_row(
+            safe_markup(finding.category.label),
+            finding.category.tier.value,
+            escape(redactor.text(recipient.host)),
+            escape(who),
+            finding.transport.value,
+            f"[{SEVERITY_STYLES[severity]}]{severity.value}[/]",
+        )
+    return table

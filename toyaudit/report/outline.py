@@ -1,0 +1,523 @@
+"""The outline of a report: what it says, independent of its format.
+
+A report's content is built once from an :class:`Assessment`, as a list of
+blocks (headings, paragraphs, bullet lists and tables) made of inline spans,
+in reading order (:func:`build_outline`). It opens in plain language (what the
+toy collects, who receives it, how it is protected, what a parent can do) and
+ends with a technical appendix that ties every finding to its evidence.
+:mod:`toyaudit.report.markdown` renders the outline as Markdown and
+:mod:`toyaudit.report.html` as HTML, so both reports say the same thing.
+
+A span is either toyaudit's own wording (``literal``, made with :func:`said`)
+or a *captured* string (made with :func:`shown`) that came from a capture, a
+rule or a session file. Captured strings are redacted and control-scrubbed by
+:class:`~toyaudit.report.redact.Redactor` here; each renderer escapes them for
+its own format.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from toyaudit.assess.records import Assessment, Detection, Finding, Severity
+from toyaudit.classify.records import Party, Tier
+from toyaudit.ingest.records import Transport
+from toyaudit.report.jsondoc import ordered_contacts, ordered_findings
+from toyaudit.report.redact import Redactor, scrub
+
+# -- The outline: what a report says, independent of its format ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A run of text: toyaudit's own wording (literal) or a captured string."""
+
+    text: str
+    literal: bool = False
+    """True for toyaudit's own wording, written without escaping in Markdown."""
+    strong: bool = False
+    code: bool = False
+    """A technical identifier (host, rule, location), set in monospace in HTML."""
+    severity: Severity | None = None
+    """When set, the span is a severity badge and ``text`` is unused."""
+
+
+Inline = tuple[Span, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A section title; ``anchor`` becomes the HTML id."""
+
+    level: int
+    spans: Inline
+    anchor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """A paragraph of inline text."""
+
+    spans: Inline
+
+
+@dataclass(frozen=True, slots=True)
+class BulletList:
+    """An unordered list, one inline text per item."""
+
+    items: tuple[Inline, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table with a literal header row."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[Inline, ...], ...]
+
+
+Block = Heading | Paragraph | BulletList | Table
+
+
+def said(text: str, strong: bool = False) -> Span:
+    """toyaudit's own wording; must not contain Markdown or captured text."""
+    return Span(text, literal=True, strong=strong)
+
+
+def shown(text: str, strong: bool = False, code: bool = False) -> Span:
+    """A captured string, already redacted and scrubbed; escaped on output."""
+    return Span(text, strong=strong, code=code)
+
+
+def badge(severity: Severity) -> Span:
+    """A severity badge, rendered with its name (and colour in HTML)."""
+    return Span("", severity=severity)
+
+
+TIER_WORDS = {
+    Tier.MOST_SENSITIVE: "most sensitive: voice, images, precise location or chat",
+    Tier.IDENTIFYING: "identifies your child or family",
+    Tier.TRACKING: "lets companies recognise the toy or phone over time",
+    Tier.TELEMETRY: "how the toy is used",
+    Tier.SECRET: "a password or secret key",
+}
+PARTY_WORDS = {
+    Party.FIRST_PARTY: "the toy's maker",
+    Party.PROCESSOR: "a service provider working for the toy's maker",
+    Party.TRACKER: "an advertising or tracking company",
+    Party.UNKNOWN: "a company toyaudit does not know",
+}
+TRANSPORT_WORDS = {
+    Transport.PLAINTEXT: "not encrypted",
+    Transport.TLS: "encrypted (TLS)",
+}
+
+# -- Building the outline ---------------------------------------------------------
+
+
+def build_outline(assessment: Assessment, reveal: bool = False) -> list[Block]:
+    """Build the report's content, section by section, in reading order."""
+    redactor = Redactor(assessment, reveal)
+    findings = ordered_findings(assessment)
+    blocks: list[Block] = []
+    blocks += _introduction(assessment, findings, reveal)
+    blocks += _collected_section(findings, redactor)
+    blocks += _recipients_section(assessment, findings, redactor)
+    blocks += _protection_section(findings, redactor)
+    blocks += _advice_section(assessment, findings, redactor)
+    blocks += _appendix_section(findings, redactor)
+    blocks += _contacts_section(assessment, redactor)
+    blocks += _coverage_section(assessment, redactor)
+    blocks += _run_section(assessment, reveal)
+    return blocks
+
+
+def severity_counts(findings: Iterable[Finding]) -> str:
+    """Plain words such as "3 findings: 1 critical, 2 medium"."""
+    counts = Counter(finding.severity for finding in findings)
+    total = sum(counts.values())
+    noun = "finding" if total == 1 else "findings"
+    if not total:
+        return "no findings"
+    parts = [
+        f"{counts[severity]} {severity.value}"
+        for severity in sorted(counts, key=lambda level: -level.rank)
+    ]
+    return f"{total} {noun}: " + ", ".join(parts)
+
+
+def _introduction(
+    assessment: Assessment, findings: list[Finding], reveal: bool
+) -> list[Block]:
+    toy_name = scrub(assessment.session.toy.name)
+    contacted = len({contact.recipient.host for contact in assessment.contacts})
+    summary = (
+        said("In short:", strong=True),
+        said(f" {severity_counts(findings)}."),
+        said(f" The toy contacted {contacted} {_plural(contacted, 'host')}."),
+    )
+    return [
+        Heading(1, (said("Privacy report: "), shown(toy_name))),
+        Paragraph(_about_toy(assessment)),
+        Paragraph(summary),
+        Paragraph((said(_redaction_words(reveal)),)),
+    ]
+
+
+def _about_toy(assessment: Assessment) -> Inline:
+    session = assessment.session
+    toy = session.toy
+    about = [said("Toy: "), shown(scrub(toy.name), strong=True)]
+    for label, value in (("maker", toy.vendor), ("model", toy.model)):
+        if value:
+            about += [said(f", {label} "), shown(scrub(value))]
+    if toy.firmware:
+        about += [said(", firmware "), shown(scrub(toy.firmware))]
+    about += [said(". Capture session "), shown(scrub(session.name), code=True)]
+    if session.captured_at is not None:
+        about += [said(", recorded "), shown(session.captured_at.isoformat())]
+    if session.captured_by:
+        about += [said(" by "), shown(scrub(session.captured_by))]
+    return (*about, said("."))
+
+
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else noun + "s"
+
+
+def _redaction_words(reveal: bool) -> str:
+    if reveal:
+        return (
+            "This report shows the personal values toyaudit found, as they were "
+            "sent. Keep it private and do not share it."
+        )
+    return (
+        "Personal values are hidden in this report: each shows only what kind of "
+        "value it was and how long. Run with --reveal to see them."
+    )
+
+
+def _collected_section(findings: list[Finding], redactor: Redactor) -> list[Block]:
+    heading = Heading(2, (said("What your toy collects"),), "collects")
+    if not findings:
+        none = said("toyaudit found none of your child's data in this capture.")
+        return [heading, Paragraph((none,))]
+    by_category: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_category.setdefault(finding.category.id, []).append(finding)
+    items = []
+    for group in by_category.values():
+        category = group[0].category
+        spans = [shown(scrub(category.label), strong=True)]
+        spans.append(
+            said(f" (tier {category.tier.value}, {TIER_WORDS[category.tier]})")
+        )
+        spans.append(said(", sent to "))
+        for position, finding in enumerate(group):
+            if position:
+                spans.append(said("; "))
+            spans += [shown(redactor.text(finding.recipient.host), code=True)]
+            spans += [said(f" ({PARTY_WORDS[finding.recipient.party]}) ")]
+            spans.append(badge(finding.severity))
+        items.append(tuple(spans))
+    return [heading, BulletList(tuple(items))]
+
+
+def _recipients_section(
+    assessment: Assessment, findings: list[Finding], redactor: Redactor
+) -> list[Block]:
+    heading = Heading(2, (said("Who receives it"),), "recipients")
+    by_host: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_host.setdefault(finding.recipient.host, []).append(finding)
+    rows = [_recipient_row(group, redactor) for group in by_host.values()]
+    blocks: list[Block] = [heading]
+    if rows:
+        header = ("Recipient", "Who they are", "What they receive", "Most severe")
+        blocks.append(Table(header, tuple(rows)))
+    others = len(
+        {contact.recipient.host for contact in assessment.contacts} - set(by_host)
+    )
+    hosts = "host that" if others == 1 else "hosts that"
+    words = f"The toy also contacted {others} other {hosts} received none of the "
+    words += "data toyaudit looks for; the appendix lists every contact."
+    return blocks + [Paragraph((said(words),))]
+
+
+def _recipient_row(group: list[Finding], redactor: Redactor) -> tuple[Inline, ...]:
+    recipient = group[0].recipient
+    who = [said(PARTY_WORDS[recipient.party])]
+    if recipient.owner:
+        who += [said(": "), shown(scrub(recipient.owner))]
+    if recipient.purpose:
+        who += [said(", for "), shown(scrub(recipient.purpose))]
+    labels = dict.fromkeys(scrub(finding.category.label) for finding in group)
+    worst = max((finding.severity for finding in group), key=lambda level: level.rank)
+    return (
+        (shown(redactor.text(recipient.host), code=True),),
+        tuple(who),
+        (shown(", ".join(labels)),),
+        (badge(worst),),
+    )
+
+
+def _protection_section(findings: list[Finding], redactor: Redactor) -> list[Block]:
+    blocks: list[Block] = [Heading(2, (said("How it is protected"),), "protection")]
+    plain = [
+        finding for finding in findings if finding.transport is Transport.PLAINTEXT
+    ]
+    sealed = [finding for finding in findings if finding.transport is Transport.TLS]
+    if plain:
+        blocks.append(Paragraph((said(_PLAINTEXT_WORDS, strong=True),)))
+        blocks.append(BulletList(tuple(_sent_to(item, redactor) for item in plain)))
+    if sealed:
+        blocks.append(Paragraph((said(_TLS_WORDS),)))
+        blocks.append(BulletList(tuple(_sent_to(item, redactor) for item in sealed)))
+    if not findings:
+        blocks.append(
+            Paragraph((said("Nothing to report: no personal data was seen."),))
+        )
+    return blocks
+
+
+_PLAINTEXT_WORDS = (
+    "Sent without encryption: anyone on the same Wi-Fi, or on the way to the "
+    "company, could read these."
+)
+_TLS_WORDS = (
+    "Sent encrypted (TLS). toyaudit could read these only because the test set-up "
+    "decrypted them; the receiving company still gets every value."
+)
+
+
+def _sent_to(finding: Finding, redactor: Redactor) -> Inline:
+    return (
+        shown(scrub(finding.category.label)),
+        said(" to "),
+        shown(redactor.text(finding.recipient.host), code=True),
+        said(" "),
+        badge(finding.severity),
+    )
+
+
+def _advice_section(
+    assessment: Assessment, findings: list[Finding], redactor: Redactor
+) -> list[Block]:
+    advice: dict[str, Inline] = {}
+    for finding in findings:
+        for item in _advice_for(finding, redactor):
+            advice.setdefault("".join(span.text for span in item), item)
+    closing = said(
+        "Keep the toy and its app updated, and run toyaudit again after an update."
+    )
+    advice.setdefault(closing.text, (closing,))
+    heading = Heading(2, (said("What you can do"),), "advice")
+    return [heading, BulletList(tuple(advice.values()))]
+
+
+def _advice_for(finding: Finding, redactor: Redactor) -> list[Inline]:
+    host = shown(redactor.text(finding.recipient.host), code=True)
+    label = shown(scrub(finding.category.label))
+    lead = (badge(finding.severity), said(" "))
+    advice: list[Inline] = []
+    party = finding.recipient.party
+    if party is Party.TRACKER:
+        advice.append(lead + (said("Block "), host) + _BLOCK_TRACKER)
+    elif party is Party.UNKNOWN or (
+        party is Party.PROCESSOR and finding.severity.rank >= Severity.MEDIUM.rank
+    ):
+        advice.append(lead + (said("Ask the toy's maker who runs "), host) + _ASK_WHO)
+    if finding.category.tier is Tier.MOST_SENSITIVE:
+        advice.append(
+            lead + (said("Turn off the feature that sends "), label) + _TURN_OFF
+        )
+    if finding.category.tier is Tier.SECRET:
+        advice.append(lead + (said(_ROTATE_CREDENTIALS),))
+    if finding.transport is Transport.PLAINTEXT:
+        advice.append(lead + (said(_PLAINTEXT_ADVICE),))
+    if party is Party.FIRST_PARTY and finding.severity.rank >= Severity.HIGH.rank:
+        advice.append(
+            lead
+            + (said("Ask the toy's maker how long they keep "), label)
+            + _ASK_DELETE
+        )
+    return advice
+
+
+_BLOCK_TRACKER = (
+    said(
+        " on your home router or a DNS filter (such as Pi-hole): it is an "
+        "advertising or tracking company, and toys usually work without it "
+        "(check that yours still does)."
+    ),
+)
+_ASK_WHO = (said(", why it receives your child's data and how long it keeps it."),)
+_TURN_OFF = (
+    said(
+        " in the toy's app when your child does not need it (often voice or "
+        "location), and delete stored recordings or history in the app."
+    ),
+)
+_ROTATE_CREDENTIALS = (
+    "Change any password the toy may have sent (for example your Wi-Fi "
+    "password), and tell the toy's maker: this is a security flaw."
+)
+_PLAINTEXT_ADVICE = (
+    "Avoid using the toy on shared or public Wi-Fi until its maker encrypts this "
+    "traffic, and ask them to fix it."
+)
+_ASK_DELETE = (said(", and ask them to delete what they hold about your child."),)
+
+
+def _appendix_section(findings: list[Finding], redactor: Redactor) -> list[Block]:
+    blocks: list[Block] = [Heading(2, (said("Technical appendix"),), "appendix")]
+    if not findings:
+        blocks.append(Paragraph((said("No findings."),)))
+    for finding in findings:
+        blocks += _finding_blocks(finding, redactor)
+    return blocks
+
+
+def _finding_blocks(finding: Finding, redactor: Redactor) -> list[Block]:
+    category, recipient = finding.category, finding.recipient
+    title = (
+        shown(scrub(finding.id)),
+        said(": "),
+        shown(scrub(category.label)),
+        said(" to "),
+        shown(redactor.text(recipient.host)),
+    )
+    kept, seen = (
+        len(finding.detections),
+        max(finding.occurrences, len(finding.detections)),
+    )
+    how = "How it was detected:"
+    if seen > kept:
+        how = f"How it was detected (the strongest {kept} of {seen} detections):"
+    detections = tuple(_detection_item(item, redactor) for item in finding.detections)
+    return [
+        Heading(3, title, "finding-" + _anchor(finding.id)),
+        BulletList(_finding_facts(finding, redactor)),
+        Paragraph((said(how),)),
+        BulletList(detections),
+    ]
+
+
+def _finding_facts(finding: Finding, redactor: Redactor) -> tuple[Inline, ...]:
+    category, recipient = finding.category, finding.recipient
+    return (
+        (
+            said("Severity: "),
+            badge(finding.severity),
+            said(" ("),
+            shown(redactor.text(finding.severity_reason)),
+            said(")"),
+        ),
+        (
+            said("Category: "),
+            shown(scrub(category.id), code=True),
+            said(f" (tier {category.tier.value})"),
+        ),
+        (
+            said("Recipient: "),
+            shown(redactor.text(recipient.host), code=True),
+            said(f", {recipient.party.value}, owner "),
+            shown(scrub(recipient.owner) or "unknown"),
+            said(", purpose "),
+            shown(scrub(recipient.purpose) or "unknown"),
+        ),
+        (said(f"Transport: {finding.transport.value}"),),
+    )
+
+
+def _detection_item(detection: Detection, redactor: Redactor) -> Inline:
+    spans = [
+        said(f"{detection.method.value} match, rule "),
+        shown(scrub(detection.rule), code=True),
+    ]
+    if detection.persona_field:
+        spans += [
+            said(", persona field "),
+            shown(scrub(detection.persona_field), code=True),
+        ]
+    if detection.form:
+        spans += [said(", form "), shown(scrub(detection.form))]
+    spans += [said(", in "), shown(redactor.text(detection.location), code=True)]
+    if detection.decoding:
+        chain = " > ".join(redactor.text(step) for step in detection.decoding)
+        spans += [said(", decoded as "), shown(chain)]
+    spans += [said("; value "), shown(redactor.value(detection), code=True)]
+    spans += [said(f"; confidence {detection.confidence:.2f}; evidence ")]
+    spans.append(shown(redactor.text(detection.evidence.describe()), code=True))
+    return tuple(spans)
+
+
+def _anchor(finding_id: str) -> str:
+    return "".join(
+        mark if mark.isascii() and mark.isalnum() else "-" for mark in finding_id
+    )
+
+
+def _contacts_section(assessment: Assessment, redactor: Redactor) -> list[Block]:
+    blocks: list[Block] = [
+        Heading(2, (said("Everyone the toy contacted"),), "contacts")
+    ]
+    rows = []
+    for contact in ordered_contacts(assessment):
+        recipient = contact.recipient
+        transports = ", ".join(sorted({item.value for item in contact.transports}))
+        rows.append(
+            (
+                (shown(redactor.text(recipient.host), code=True),),
+                (said(recipient.party.value),),
+                (shown(scrub(recipient.owner) or "unknown"),),
+                (said(transports),),
+                (said(str(contact.observations)),),
+                (shown(redactor.text(contact.first_evidence.describe()), code=True),),
+            )
+        )
+    if not rows:
+        return blocks + [Paragraph((said("No contacts were recorded."),))]
+    header = ("Host", "Party", "Owner", "Transports", "Observations", "First seen")
+    return blocks + [Table(header, tuple(rows))]
+
+
+def _coverage_section(assessment: Assessment, redactor: Redactor) -> list[Block]:
+    coverage = assessment.coverage
+    files = ", ".join(scrub(name) for name in coverage.files_read) or "none"
+    items: list[Inline] = [
+        (said("Files read: "), shown(files)),
+        (said(f"Packets read: {coverage.packets}; flows read: {coverage.flows}."),),
+    ]
+    for problem in coverage.problems:
+        items.append(
+            (said("Skipped:", strong=True), said(" "), shown(redactor.text(problem)))
+        )
+    for note in assessment.session.notes:
+        items.append((said("Session note: "), shown(redactor.text(note))))
+    items.append((said(_CAPTURE_LIMITS),))
+    heading = Heading(2, (said("What this audit could not see"),), "coverage")
+    return [heading, BulletList(tuple(items))]
+
+
+_CAPTURE_LIMITS = (
+    "toyaudit sees only what the toy and its app sent during this capture: features "
+    "not used while capturing, traffic the set-up could not decrypt (it shows only "
+    "host names) and what companies do with the data afterwards are not covered."
+)
+
+
+def _run_section(assessment: Assessment, reveal: bool) -> list[Block]:
+    run = assessment.run
+    items: list[Inline] = [
+        (said("toyaudit version "), shown(scrub(run.tool_version))),
+        (said("Rules SHA-256 "), shown(scrub(run.rules_sha256), code=True)),
+        (
+            said("Session manifest SHA-256 "),
+            shown(scrub(run.manifest_sha256), code=True),
+        ),
+        (said("Personal values shown" if reveal else "Personal values redacted"),),
+    ]
+    return [Heading(2, (said("About this run"),), "run"), BulletList(tuple(items))]
