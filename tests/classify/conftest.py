@@ -80,3 +80,16 @@ def request_to() -> RequestFactory:
         )
 
     return build
+
+
+ClassifierFactory = Callable[[dict[str, str]], Classifier]
+
+
+@pytest.fixture
+def classifier_for(shipped_rules: RuleSet) -> ClassifierFactory:
+    """Build a classifier for the default persona plus extra persona values."""
+
+    def build(extra: dict[str, str]) -> Classifier:
+        return Classifier(shipped_rules, make_session({**PERSONA, **extra}))
+
+    return build

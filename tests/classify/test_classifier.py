@@ -191,3 +191,15 @@ def test_classifier_tls_without_sni_uses_server_ip(classifier: Classifier) -> No
     )
     assert classifier.classify(hello) == []
     assert classifier.recipient_for(hello.server.ip).party is Party.UNKNOWN
+
+
+def test_classifier_persona_hit_hides_other_categories_in_same_field(
+    classifier_for: Callable[[dict[str, str]], Classifier],
+    request_to: RequestFactory,
+) -> None:
+    classifier = classifier_for({"wifi.password": "otter-42-marmalade"})
+    body = json.dumps({"ssid": "Lopez-Home-5G", "password": "otter-42-marmalade"})
+    matches = classifier.classify(request_to(headers=_JSON, body=body.encode()))
+    categories = {(match.location, match.category.id) for match in matches}
+    assert ("JSON body field 'password'", "wifi-password") in categories
+    assert ("JSON body field 'password'", "password") not in categories

@@ -37,7 +37,7 @@ def test_rules_shipped_load_with_every_tier_and_party(shipped_rules: RuleSet) ->
         shipped_rules.severity.over_tls[(Tier.MOST_SENSITIVE, Party.TRACKER)]
         == "critical"
     )
-    assert shipped_rules.severity.over_tls[(Tier.SECRET, Party.FIRST_PARTY)] == "info"
+    assert shipped_rules.severity.over_tls[(Tier.SECRET, Party.FIRST_PARTY)] == "low"
     assert shipped_rules.severity.plaintext[Tier.TRACKING] == "medium"
     assert all(shipped_rules.provisions[key] for key in shipped_rules.categories)
     assert len(shipped_rules.recipients) >= 40

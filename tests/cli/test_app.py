@@ -220,3 +220,85 @@ def test_session_seal_then_verify(tmp_path: Path) -> None:
     assert sealed.returncode == ExitCode.OK, sealed.stderr
     assert verified.returncode == ExitCode.OK, verified.stderr
     assert "manifest verified" in verified.stdout
+
+
+def test_audit_demo_finds_expected_data_recipients_and_transport(
+    demo_run: tuple[Path, str],
+) -> None:
+    document = load_findings(demo_run[0])
+    keys = finding_keys(document)
+
+    api, voice, analytics = (
+        "api.plushpal.example",
+        "voice.plushpal.example",
+        "app-measurement.com",
+    )
+    expected = {
+        # the plaintext HTTP call in the pcap: name, serial, birthdate, MAC
+        ("child-name", "2", api, "plaintext"),
+        ("device-id", "3", api, "plaintext"),
+        ("child-birthdate", "2", api, "plaintext"),
+        ("mac-address", "3", api, "plaintext"),
+        # the decrypted flows: voice clip, analytics SDK, Wi-Fi setup
+        ("voice-recording", "1", voice, "tls"),
+        ("advertising-id", "3", analytics, "tls"),
+        ("email-address", "2", analytics, "tls"),
+        ("wifi-network", "1", api, "tls"),
+        ("wifi-password", "S", api, "tls"),
+        ("precise-location", "1", api, "tls"),
+        ("child-name", "2", api, "tls"),
+    }
+    assert expected <= keys, sorted(expected - keys)
+
+
+def test_audit_demo_parties_severities_and_evidence(
+    demo_run: tuple[Path, str],
+) -> None:
+    document = load_findings(demo_run[0])
+    by_key = {
+        (item["category"]["id"], item["recipient"]["host"], item["transport"]): item
+        for item in document["findings"]
+    }
+
+    analytics = by_key[("advertising-id", "app-measurement.com", "tls")]
+    assert analytics["recipient"]["party"] == "tracker"
+    assert analytics["recipient"]["owner"] == "Google"
+    assert analytics["severity"] == "high"
+
+    name = by_key[("child-name", "api.plushpal.example", "plaintext")]
+    assert name["recipient"]["party"] == "first party"
+    assert name["severity"] == "high"
+    frames = {tuple(item["evidence"]["packets"]) for item in name["detections"]}
+    assert all(frames) and all(
+        item["method"] == "persona" for item in name["detections"]
+    )
+
+    hashed = by_key[("email-address", "app-measurement.com", "tls")]["detections"][0]
+    assert hashed["form"] == "sha256"
+    assert hashed["evidence"]["flow_id"]
+
+    base64_name = by_key[("child-name", "api.plushpal.example", "tls")]["detections"]
+    assert any(item["form"] == "base64" for item in base64_name)
+
+    voice = by_key[("voice-recording", "voice.plushpal.example", "tls")]
+    assert voice["detections"][0]["method"] == "content"
+
+
+def test_audit_demo_does_not_flag_downloaded_story(demo_run: tuple[Path, str]) -> None:
+    document = load_findings(demo_run[0])
+
+    voice_hosts = {
+        item["recipient"]["host"]
+        for item in document["findings"]
+        if item["category"]["id"] == "voice-recording"
+    }
+    assert voice_hosts == {"voice.plushpal.example"}
+
+
+def test_audit_demo_summary_names_what_who_how(demo_run: tuple[Path, str]) -> None:
+    _, stdout = demo_run
+
+    assert "Bramble the Talking Bear" in stdout
+    assert "app-measurement.com" in stdout
+    assert "plaintext" in stdout
+    assert "findings.json" in stdout

@@ -24,7 +24,7 @@ from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.recipients import RecipientResolver
 from toyaudit.classify.records import Match, Method, Recipient
 from toyaudit.classify.rules import RuleSet
-from toyaudit.ingest.records import DnsQuery, HttpRequest, Observation
+from toyaudit.ingest.records import HttpRequest, Observation, host_of
 from toyaudit.session import Session
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class Classifier:
 
     def classify(self, observation: Observation) -> list[Match]:
         """Every piece of personal data found in one observation, in stable order."""
-        recipient = self.recipient_for(_host_of(observation))
+        recipient = self.recipient_for(host_of(observation))
         found: list[_Found] = []
         if isinstance(observation, HttpRequest):
             found += self._content_hits(observation)
@@ -128,27 +128,23 @@ class Classifier:
         )
 
 
-def _host_of(observation: Observation) -> str:
-    if isinstance(observation, HttpRequest):
-        return observation.host
-    if isinstance(observation, DnsQuery):
-        return observation.name
-    return observation.sni or observation.server.ip
-
-
 def _strongest(found: list[_Found]) -> list[_Found]:
     """Drop hits that a stronger hit on the same place and category explains.
 
     A weaker hit goes when a stronger one in the same place and category covers
     an overlapping value, and always when it is a key-only hit (it speaks for
-    the whole field). Repeats of the same persona field in one place (its
-    base64 form, then its plain form once decoded) are reported once.
+    the whole field). A persona hit is ground truth about what a value is, so
+    it also hides weaker hits of other categories in the same place (the Wi-Fi
+    password in a field named ``password`` is not an account password).
+    Repeats of the same persona field in one place (its base64 form, then its
+    plain form once decoded) are reported once.
     """
     kept: list[_Found] = []
     seen: set[tuple[str, str, str, str]] = set()
     for item in found:
         place = (item.field.location, item.category_id)
-        if any(_explains(other, item) for other in found if _same_place(other, place)):
+        rivals = (other for other in found if _rivals(other, place))
+        if any(_explains(other, item) for other in rivals):
             continue
         if item.persona_field is None and any(
             _repeats(other, item) for other in kept if _same_place(other, place)
@@ -162,6 +158,13 @@ def _strongest(found: list[_Found]) -> list[_Found]:
             seen.add(identity)
             kept.append(item)
     return kept
+
+
+def _rivals(item: _Found, place: tuple[str, str]) -> bool:
+    """Whether ``item`` competes with hits at ``place`` (location, category)."""
+    if item.method is Method.PERSONA:
+        return item.field.location == place[0]
+    return _same_place(item, place)
 
 
 def _same_place(item: _Found, place: tuple[str, str]) -> bool:

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from toyaudit.assess.records import Assessment, Finding, Severity
 from toyaudit.report.jsondoc import ordered_findings
-from toyaudit.report.markdown import severity_counts
+from toyaudit.report.outline import severity_counts
 from toyaudit.report.redact import Redactor, scrub
 
 logger = logging.getLogger(__name__)

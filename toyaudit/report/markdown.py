@@ -28,12 +28,9 @@ from toyaudit.report.outline import (
     Span,
     Table,
     build_outline,
-    severity_counts,
 )
 
-# severity_counts is re-exported for toyaudit.cli.terminal, which still imports
-# it from here; new code should import it from toyaudit.report.outline.
-__all__ = ["escape_markdown", "render_markdown", "severity_counts"]
+__all__ = ["escape_markdown", "render_markdown"]
 
 logger = logging.getLogger(__name__)
 
