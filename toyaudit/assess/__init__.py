@@ -24,7 +24,14 @@ from toyaudit.assess.records import (
 from toyaudit.assess.severity import rate
 from toyaudit.classify import SeverityRules
 from toyaudit.classify.records import Category, Match, Method, Recipient
-from toyaudit.ingest.records import Coverage, Evidence, Observation, Transport
+from toyaudit.ingest.records import (
+    Coverage,
+    DnsQuery,
+    Evidence,
+    Observation,
+    TlsClientHello,
+    Transport,
+)
 from toyaudit.session import Session
 
 __all__ = ["Assessment", "Assessor", "Finding", "RunInfo", "Severity"]
@@ -102,7 +109,10 @@ class Assessor:
             contact = _OpenContact(recipient, observation.evidence)
             self._contacts[recipient.host] = contact
         contact.observations += 1
-        contact.transports.add(_transport_of(observation))
+        # A DNS lookup names a host but carries nothing to it, so it says
+        # nothing about how the conversation with that host is protected.
+        if not isinstance(observation, DnsQuery):
+            contact.transports.add(_transport_of(observation))
 
     def _add_match(self, match: Match) -> None:
         transport = _transport_of(match.observation)
@@ -149,7 +159,10 @@ class Assessor:
 
 
 def _transport_of(observation: Observation) -> Transport:
-    return getattr(observation, "transport", Transport.PLAINTEXT)
+    """How the observation travelled: a ClientHello opens a TLS connection."""
+    if isinstance(observation, TlsClientHello):
+        return Transport.TLS
+    return observation.transport
 
 
 def _detection(match: Match) -> Detection:

@@ -76,6 +76,7 @@ class Contact:
 
     recipient: Recipient
     transports: tuple[Transport, ...]
+    """How conversations with the host travelled; empty if it was only looked up."""
     observations: int
     """How many observations (DNS queries, TLS hellos, requests) involved it."""
     first_evidence: Evidence

@@ -21,12 +21,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from toyaudit.assess.records import Assessment, Finding, Severity
+from toyaudit.assess.records import Assessment, Contact, Finding, Severity
+from toyaudit.classify.records import Party
 from toyaudit.report.jsondoc import ordered_findings
 from toyaudit.report.outline import severity_counts
 from toyaudit.report.redact import Redactor, scrub
 
 logger = logging.getLogger(__name__)
+
+_PARTY_ORDER = {
+    Party.TRACKER: 0,
+    Party.UNKNOWN: 1,
+    Party.PROCESSOR: 2,
+    Party.FIRST_PARTY: 3,
+}
+
+CONTACT_ROWS = 12
+"""Third-party hosts listed in the summary; the reports list all of them."""
 
 SEVERITY_STYLES = {
     Severity.CRITICAL: "bold white on red",
@@ -62,7 +73,19 @@ def print_summary(
         console.print(_findings_table(findings, redactor))
     hosts = len({contact.recipient.host for contact in assessment.contacts})
     console.print(f"The toy contacted {hosts} host{'' if hosts == 1 else 's'}.")
+    third_parties = sorted(
+        (
+            contact
+            for contact in assessment.contacts
+            if contact.recipient.party is not Party.FIRST_PARTY
+        ),
+        key=lambda contact: _PARTY_ORDER[contact.recipient.party],
+    )
+    if third_parties:
+        console.print(_contacts_table(third_parties, redactor))
 
+    for note in assessment.session.notes:
+        console.print(f"[cyan]note:[/cyan] {escape(redactor.text(note))}")
     for problem in assessment.coverage.problems:
         console.print(f"[yellow]warning:[/yellow] {escape(redactor.text(problem))}")
     for path in written:
@@ -88,4 +111,27 @@ def _findings_table(findings: Sequence[Finding], redactor: Redactor) -> Table:
             finding.transport.value,
             f"[{SEVERITY_STYLES[severity]}]{severity.value}[/]",
         )
+    return table
+
+
+def _contacts_table(contacts: Sequence[Contact], redactor: Redactor) -> Table:
+    """The table of third parties contacted, whether or not they got data."""
+    table = Table(title="Third parties the toy or its app contacted")
+    for column in ("Host", "Who", "Purpose", "Transport", "Seen"):
+        table.add_column(column)
+    for contact in contacts[:CONTACT_ROWS]:
+        recipient = contact.recipient
+        who = recipient.party.value
+        if recipient.owner:
+            who += f" ({scrub(recipient.owner)})"
+        table.add_row(
+            escape(redactor.text(recipient.host)),
+            escape(who),
+            escape(scrub(recipient.purpose)),
+            ", ".join(transport.value for transport in contact.transports)
+            or "DNS lookup only",
+            str(contact.observations),
+        )
+    if len(contacts) > CONTACT_ROWS:
+        table.caption = f"and {len(contacts) - CONTACT_ROWS} more in the reports"
     return table

@@ -240,9 +240,12 @@ def _recipients_section(
     others = len(
         {contact.recipient.host for contact in assessment.contacts} - set(by_host)
     )
-    hosts = "host that" if others == 1 else "hosts that"
-    words = f"The toy also contacted {others} other {hosts} received none of the "
-    words += "data toyaudit looks for; the appendix lists every contact."
+    if others == 0:
+        words = "Every host the toy contacted appears above."
+    else:
+        hosts = "host that" if others == 1 else "hosts that"
+        words = f"The toy also contacted {others} other {hosts} received none of "
+        words += "the data toyaudit looks for; the appendix lists every contact."
     return blocks + [Paragraph((said(words),))]
 
 
@@ -468,6 +471,7 @@ def _contacts_section(assessment: Assessment, redactor: Redactor) -> list[Block]
     for contact in ordered_contacts(assessment):
         recipient = contact.recipient
         transports = ", ".join(sorted({item.value for item in contact.transports}))
+        transports = transports or "DNS lookup only"
         rows.append(
             (
                 (shown(redactor.text(recipient.host), code=True),),
