@@ -302,3 +302,20 @@ def test_audit_demo_summary_names_what_who_how(demo_run: tuple[Path, str]) -> No
     assert "app-measurement.com" in stdout
     assert "plaintext" in stdout
     assert "findings.json" in stdout
+
+
+def test_audit_never_writes_into_the_session(tmp_path: Path) -> None:
+    session = copy_demo(tmp_path)
+
+    def snapshot() -> dict[str, tuple[int, int, bytes]]:
+        return {
+            path.name: (path.stat().st_mtime_ns, path.stat().st_mode, path.read_bytes())
+            for path in sorted(session.iterdir())
+        }
+
+    before = snapshot()
+    completed = run_toyaudit("audit", str(session), cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.OK, completed.stderr
+    assert snapshot() == before
+    assert (tmp_path / "reports" / "session" / "findings.json").is_file()
