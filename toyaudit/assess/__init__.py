@@ -29,8 +29,8 @@ from toyaudit.ingest.records import (
     DnsQuery,
     Evidence,
     Observation,
-    TlsClientHello,
     Transport,
+    transport_of,
 )
 from toyaudit.session import Session
 
@@ -112,10 +112,10 @@ class Assessor:
         # A DNS lookup names a host but carries nothing to it, so it says
         # nothing about how the conversation with that host is protected.
         if not isinstance(observation, DnsQuery):
-            contact.transports.add(_transport_of(observation))
+            contact.transports.add(transport_of(observation))
 
     def _add_match(self, match: Match) -> None:
-        transport = _transport_of(match.observation)
+        transport = transport_of(match.observation)
         key = (match.category.id, match.recipient.host, transport)
         open_finding = self._findings.get(key)
         if open_finding is None:
@@ -156,13 +156,6 @@ class Assessor:
             detections=tuple(detections),
             occurrences=open_finding.occurrences,
         )
-
-
-def _transport_of(observation: Observation) -> Transport:
-    """How the observation travelled: a ClientHello opens a TLS connection."""
-    if isinstance(observation, TlsClientHello):
-        return Transport.TLS
-    return observation.transport
 
 
 def _detection(match: Match) -> Detection:

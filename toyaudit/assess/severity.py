@@ -30,7 +30,7 @@ def rate(
     """
     severity = Severity(rules.over_tls[(tier, party)])
     reason = f"tier {tier.value} data sent to {_PARTY_WORDS[party]}"
-    if transport is Transport.PLAINTEXT:
+    if transport.readable_on_path:
         floor = Severity(rules.plaintext[tier])
         reason += " without encryption"
         if floor.rank > severity.rank:

@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass, replace
 from urllib.parse import unquote, unquote_plus
 
-from toyaudit.ingest.records import DnsQuery, HttpRequest, Observation
+from toyaudit.ingest.records import DnsQuery, HttpRequest, Observation, TlsClientHello
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +64,15 @@ def observation_fields(observation: Observation, rules: DecodingRules) -> list[F
     """Every decoded field of an observation, in a stable order."""
     if isinstance(observation, DnsQuery):
         return [Field("dns-name", None, "DNS name", (), observation.name)]
-    if not isinstance(observation, HttpRequest):
+    if isinstance(observation, TlsClientHello):
         if observation.sni is None:
             return []
         return [Field("dns-name", None, "TLS server name", (), observation.sni)]
+    if not isinstance(observation, HttpRequest):
+        # TODO: MQTT, WebSocket, DHCP, SSDP, plaintext payloads and BLE values
+        # are read by ingest but not yet searched; until they are, data sent
+        # only over those channels goes unreported.
+        return []
     fields = _path_fields(observation.path)
     fields += _pair_fields(observation.query, "query", "query parameter", ())
     fields += _header_fields(observation.headers, rules)

@@ -20,6 +20,15 @@ class Transport(StrEnum):
     """Readable by anyone on the path (HTTP, plain DNS)."""
     TLS = "tls"
     """Inside TLS; toyaudit saw it only because the session decrypted it."""
+    BLUETOOTH = "bluetooth"
+    """Over a Bluetooth LE link without encryption: anyone in radio range reads it."""
+    BLUETOOTH_ENCRYPTED = "bluetooth-encrypted"
+    """Over an encrypted Bluetooth LE link."""
+
+    @property
+    def readable_on_path(self) -> bool:
+        """Whether anyone on the network path or in radio range can read it."""
+        return self in (Transport.PLAINTEXT, Transport.BLUETOOTH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +45,9 @@ class Evidence:
     packets: tuple[int, ...] = ()
     """1-based frame numbers of the packets that carried the observation."""
     flow_id: str | None = None
-    """mitmproxy flow id, when the observation comes from a flow file."""
+    """mitmproxy flow id (or HAR entry number) when from a flow or HAR file."""
+    time: float | None = None
+    """When the observation was sent, in seconds since the Unix epoch, if known."""
 
     def describe(self) -> str:
         """Render the reference the way a person would look it up."""
@@ -97,6 +108,8 @@ class TlsClientHello:
     """Versions from the ``supported_versions`` extension, in the client's order."""
     cipher_suites: tuple[int, ...] = ()
     alpn: tuple[str, ...] = ()
+    ja4: str = ""
+    """A JA4-style fingerprint of the client (docs/ingest.md), "" if not computed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +147,217 @@ class HttpRequest:
     """True when the capture ended or lost bytes before the body was complete."""
 
 
-Observation = DnsQuery | TlsClientHello | HttpRequest
+@dataclass(frozen=True, slots=True)
+class TlsServerHello:
+    """The server's answer to a ClientHello: what was actually negotiated."""
+
+    evidence: Evidence
+    client: Endpoint
+    server: Endpoint
+    version: int
+    """Negotiated version: ``supported_versions`` if present, else the legacy field."""
+    cipher_suite: int
+    alpn: str | None = None
+    certificates: tuple[bytes, ...] = ()
+    """DER certificates the server sent, leaf first; visible only up to TLS 1.2."""
+
+
+@dataclass(frozen=True, slots=True)
+class DhcpMessage:
+    """A DHCP message from a client, which often names the device."""
+
+    evidence: Evidence
+    client: Endpoint
+    server: Endpoint
+    client_mac: str
+    """Client hardware address, lower-case colon form."""
+    message_type: int
+    """DHCP option 53 (1 discover, 3 request, ...), 0 when absent (BOOTP)."""
+    host_name: str | None = None
+    """Option 12: the name the device gives itself."""
+    vendor_class: str | None = None
+    """Option 60: vendor class identifier, e.g. ``android-dhcp-13``."""
+    requested_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SsdpMessage:
+    """An SSDP (UPnP discovery) or similar HTTP-over-UDP message."""
+
+    evidence: Evidence
+    client: Endpoint
+    server: Endpoint
+    start_line: str
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MqttMessage:
+    """An MQTT CONNECT or PUBLISH sent by the toy (MQTT 3.1.1 or 5)."""
+
+    evidence: Evidence
+    client: Endpoint
+    server: Endpoint
+    transport: Transport
+    packet_type: str
+    """``connect`` or ``publish``."""
+    protocol_level: int
+    """4 for MQTT 3.1.1, 5 for MQTT 5."""
+    from_client: bool = True
+    client_id: str | None = None
+    username: str | None = None
+    password: bytes | None = None
+    topic: str | None = None
+    payload: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketMessage:
+    """One WebSocket message (reassembled from its frames)."""
+
+    evidence: Evidence
+    client: Endpoint
+    server: Endpoint
+    transport: Transport
+    host: str
+    path: str
+    from_client: bool
+    """True when the toy or app sent it; False for messages it received."""
+    text: bool
+    """True for text messages, False for binary ones."""
+    payload: bytes
+
+
+class PayloadKind(StrEnum):
+    """What an otherwise unrecognised payload looks like."""
+
+    PLAINTEXT = "plaintext"
+    COMPRESSED = "compressed"
+    MEDIA = "media"
+    ENCRYPTED = "encrypted"
+    """High entropy and no known format: encrypted or random."""
+    BINARY = "binary"
+    """Low entropy but not text: an unknown binary protocol."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawPayload:
+    """A TCP stream direction or UDP datagram of no recognised protocol."""
+
+    evidence: Evidence
+    client: Endpoint
+    server: Endpoint
+    protocol: str
+    """``tcp`` or ``udp``."""
+    from_client: bool
+    kind: PayloadKind
+    size: int
+    """Bytes seen in this direction (or datagram)."""
+    payload: bytes = b""
+    """The bytes to scan: kept (bounded) only when ``kind`` is plaintext."""
+    media_type: str | None = None
+    """What the magic bytes say, e.g. ``audio/ogg``, for media and compressed."""
+    transport: Transport = Transport.PLAINTEXT
+
+
+class BleAddressType(StrEnum):
+    """Kinds of Bluetooth LE device address (Core spec Vol 6 Part B 1.3)."""
+
+    PUBLIC = "public"
+    RANDOM_STATIC = "random static"
+    RESOLVABLE_PRIVATE = "resolvable private"
+    NON_RESOLVABLE_PRIVATE = "non-resolvable private"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class BleAdvertisement:
+    """A Bluetooth LE advertisement (or scan response) broadcast by a device."""
+
+    evidence: Evidence
+    address: str
+    """Advertiser address, upper-case colon form."""
+    address_type: BleAddressType
+    name: str | None = None
+    manufacturer_data: tuple[tuple[int, bytes], ...] = ()
+    """(company identifier, data) pairs."""
+    service_data: tuple[tuple[str, bytes], ...] = ()
+    """(service UUID, data) pairs."""
+    service_uuids: tuple[str, ...] = ()
+    """Service UUIDs, 128-bit lower-case string form."""
+    connectable: bool | None = None
+    rssi: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GattOperation:
+    """One ATT operation on a characteristic: a read, write or notification."""
+
+    evidence: Evidence
+    device: str
+    """Address of the peripheral (the toy), or a connection label if unknown."""
+    operation: str
+    """``read``, ``write``, ``write-command``, ``notify``, ``indicate`` or ``error``."""
+    handle: int
+    from_central: bool
+    """True when the phone (central) sent it, False when the toy did."""
+    uuid: str | None = None
+    """Characteristic UUID, when the capture showed the discovery that maps it."""
+    value: bytes = b""
+    error_code: int | None = None
+    """ATT error code for ``error`` (0x05 authentication, 0x0F encryption...)."""
+    encrypted_link: bool = False
+    """True when the link was encrypted at the time."""
+
+
+class PairingMethod(StrEnum):
+    """How two BLE devices authenticated when they paired."""
+
+    JUST_WORKS = "just works"
+    PASSKEY = "passkey entry"
+    NUMERIC_COMPARISON = "numeric comparison"
+    OUT_OF_BAND = "out of band"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class BlePairing:
+    """An SMP pairing exchange between the phone and the toy."""
+
+    evidence: Evidence
+    device: str
+    method: PairingMethod
+    secure_connections: bool
+    """True for LE Secure Connections, False for LE legacy pairing."""
+    mitm_protection: bool
+    bonding: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BleEncryption:
+    """The start of link-layer encryption on a BLE connection."""
+
+    evidence: Evidence
+    device: str
+
+
+NetworkObservation = (
+    DnsQuery
+    | TlsClientHello
+    | TlsServerHello
+    | HttpRequest
+    | DhcpMessage
+    | SsdpMessage
+    | MqttMessage
+    | WebSocketMessage
+    | RawPayload
+)
+"""Observations of IP traffic, which have a client and a server."""
+
+BluetoothObservation = BleAdvertisement | GattOperation | BlePairing | BleEncryption
+"""Observations of Bluetooth LE traffic."""
+
+Observation = NetworkObservation | BluetoothObservation
 """Every kind of observation a reader can yield."""
 
 
@@ -163,11 +386,39 @@ class Coverage:
 def host_of(observation: Observation) -> str:
     """The host an observation was addressed to, as reports name it.
 
-    HTTP uses its Host header, a TLS ClientHello its server name, a DNS query
-    the name looked up; without a name the server's IP address stands in.
+    HTTP and WebSocket use the Host header, TLS the server name, DNS the name
+    looked up; without a name the server's IP address stands in. Bluetooth
+    observations name the device's address; DHCP and SSDP the sender's MAC or IP.
     """
-    if isinstance(observation, HttpRequest):
-        return observation.host or observation.server.ip
-    if isinstance(observation, TlsClientHello):
-        return observation.sni or observation.server.ip
-    return observation.name
+    match observation:
+        case HttpRequest() | WebSocketMessage():
+            return observation.host or observation.server.ip
+        case TlsClientHello():
+            return observation.sni or observation.server.ip
+        case DnsQuery():
+            return observation.name
+        case DhcpMessage():
+            return observation.client_mac
+        case BleAdvertisement():
+            return observation.address
+        case GattOperation() | BlePairing() | BleEncryption():
+            return observation.device
+        case _:
+            return observation.server.ip
+
+
+def transport_of(observation: Observation) -> Transport:
+    """How an observation travelled: TLS handshakes count as TLS."""
+    match observation:
+        case TlsClientHello() | TlsServerHello():
+            return Transport.TLS
+        case HttpRequest() | MqttMessage() | WebSocketMessage() | RawPayload():
+            return observation.transport
+        case GattOperation():
+            if observation.encrypted_link:
+                return Transport.BLUETOOTH_ENCRYPTED
+            return Transport.BLUETOOTH
+        case BleAdvertisement() | BlePairing() | BleEncryption():
+            return Transport.BLUETOOTH
+        case _:
+            return Transport.PLAINTEXT

@@ -112,6 +112,8 @@ PARTY_WORDS = {
 TRANSPORT_WORDS = {
     Transport.PLAINTEXT: "not encrypted",
     Transport.TLS: "encrypted (TLS)",
+    Transport.BLUETOOTH: "over Bluetooth without encryption",
+    Transport.BLUETOOTH_ENCRYPTED: "over encrypted Bluetooth",
 }
 
 # -- Building the outline ---------------------------------------------------------
@@ -269,7 +271,7 @@ def _recipient_row(group: list[Finding], redactor: Redactor) -> tuple[Inline, ..
 def _protection_section(findings: list[Finding], redactor: Redactor) -> list[Block]:
     blocks: list[Block] = [Heading(2, (said("How it is protected"),), "protection")]
     plain = [
-        finding for finding in findings if finding.transport is Transport.PLAINTEXT
+        finding for finding in findings if finding.transport.readable_on_path
     ]
     sealed = [finding for finding in findings if finding.transport is Transport.TLS]
     if plain:
@@ -338,7 +340,7 @@ def _advice_for(finding: Finding, redactor: Redactor) -> list[Inline]:
         )
     if finding.category.tier is Tier.SECRET:
         advice.append(lead + (said(_ROTATE_CREDENTIALS),))
-    if finding.transport is Transport.PLAINTEXT:
+    if finding.transport.readable_on_path:
         advice.append(lead + (said(_PLAINTEXT_ADVICE),))
     if party is Party.FIRST_PARTY and finding.severity.rank >= Severity.HIGH.rank:
         advice.append(
