@@ -270,10 +270,8 @@ def _recipient_row(group: list[Finding], redactor: Redactor) -> tuple[Inline, ..
 
 def _protection_section(findings: list[Finding], redactor: Redactor) -> list[Block]:
     blocks: list[Block] = [Heading(2, (said("How it is protected"),), "protection")]
-    plain = [
-        finding for finding in findings if finding.transport.readable_on_path
-    ]
-    sealed = [finding for finding in findings if finding.transport is Transport.TLS]
+    plain = [finding for finding in findings if finding.transport.readable_on_path]
+    sealed = [f for f in findings if not f.transport.readable_on_path]
     if plain:
         blocks.append(Paragraph((said(_PLAINTEXT_WORDS, strong=True),)))
         blocks.append(BulletList(tuple(_sent_to(item, redactor) for item in plain)))
