@@ -89,7 +89,7 @@ def test_demo_loads_as_a_session(demo: Path, source: str) -> None:
     assert session.toy.name == "Bramble the Talking Bear"
     assert session.first_party_domains == ("plushpal.example",)
     assert [phase.name for phase in session.phases] == ["setup", "play"]
-    assert session.evidence == ("traffic.pcap", "flows.mitm")
+    assert session.evidence == ("flows.mitm", "traffic.pcap")
     assert len(session.persona) == 14 and session.notes == ()
 
 

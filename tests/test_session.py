@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from toyaudit.errors import ExitCode, SessionError
-from toyaudit.session import load_session, seal_session, verify_manifest
+from toyaudit.session import (
+    load_session,
+    open_evidence,
+    seal_session,
+    verify_manifest,
+)
 
 SESSION_YAML = """\
 toy:
@@ -185,3 +190,59 @@ def test_seal_session_writes_private_manifest(tmp_path: Path) -> None:
 def test_seal_session_refuses_folder_without_session_yaml(tmp_path: Path) -> None:
     with pytest.raises(SessionError, match="session.yaml"):
         seal_session(tmp_path)
+
+
+def test_open_evidence_single_capture_with_keylog(tmp_path: Path) -> None:
+    capture = tmp_path / "toy.pcapng"
+    capture.write_bytes(b"capture bytes")
+    (tmp_path / "toy.keys.txt").write_text("CLIENT_RANDOM aa bb\n")
+    (tmp_path / "unrelated.pcap").write_bytes(b"other")
+
+    session = open_evidence(capture)
+
+    assert session.evidence == ("toy.pcapng", "toy.keys.txt")
+    assert session.name == "toy"
+    assert session.sealed is False
+    assert session.first_party_domains == () and session.persona == ()
+    assert any("without a session folder" in note for note in session.notes)
+
+
+def test_open_evidence_loose_digest_pins_the_files(tmp_path: Path) -> None:
+    capture = tmp_path / "toy.pcap"
+    capture.write_bytes(b"one")
+    first = open_evidence(capture).manifest_sha256
+    capture.write_bytes(b"two")
+
+    assert open_evidence(capture).manifest_sha256 != first
+    assert len(first) == 64
+
+
+def test_open_evidence_folder_of_captures(tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for name in ("b.pcap", "a.har", ".hidden"):
+        (folder / name).write_bytes(b"x")
+    (folder / "sub").mkdir()
+
+    session = open_evidence(folder)
+
+    assert session.evidence == ("a.har", "b.pcap")
+    assert session.name == "batch"
+    assert any("sub-folders" in note for note in session.notes)
+
+
+def test_open_evidence_prefers_session_folder(tmp_path: Path) -> None:
+    folder = make_session(tmp_path / "s")
+
+    session = open_evidence(folder)
+
+    assert session.sealed is True
+    assert session.toy.name == "Test Bear"
+
+
+def test_open_evidence_refuses_missing_path_and_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(SessionError, match="no such file or folder"):
+        open_evidence(tmp_path / "absent.pcap")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SessionError, match="holds no files"):
+        open_evidence(tmp_path / "empty")

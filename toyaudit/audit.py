@@ -17,7 +17,7 @@ from toyaudit.assess import Assessment, Assessor, RunInfo
 from toyaudit.classify import Classifier, default_rules_dir, load_rules
 from toyaudit.ingest import ProgressCallback, read_session
 from toyaudit.ingest.records import Coverage, host_of
-from toyaudit.session import load_session
+from toyaudit.session import open_evidence
 
 logger = logging.getLogger(__name__)
 
@@ -27,15 +27,17 @@ def run_audit(
     extra_rules: Sequence[Path] = (),
     progress: ProgressCallback | None = None,
 ) -> Assessment:
-    """Audit the session folder at ``session_path`` and return its assessment.
+    """Audit a session folder (or loose capture files) and return its assessment.
 
-    Steps: verify the session against its manifest, load our rules plus any
+    ``session_path`` is a session folder, a single capture file, or a folder
+    of capture files (:func:`~toyaudit.session.open_evidence`). Steps: verify a
+    session against its manifest, load our rules plus any
     ``extra_rules`` folders (which extend or override ours), stream every
     evidence file through classification, and assess the matches. Raises a
     :class:`~toyaudit.errors.ToyauditError` subclass for unusable input; input
     that is only partly readable is listed in the assessment's coverage.
     """
-    session = load_session(session_path)
+    session = open_evidence(session_path)
     rules = load_rules([default_rules_dir(), *extra_rules])
     logger.info("auditing %s with rules %s", session.path, rules.sha256[:12])
 

@@ -319,3 +319,23 @@ def test_audit_never_writes_into_the_session(tmp_path: Path) -> None:
     assert completed.returncode == ExitCode.OK, completed.stderr
     assert snapshot() == before
     assert (tmp_path / "reports" / "session" / "findings.json").is_file()
+
+
+def test_audit_single_capture_file_without_session(tmp_path: Path) -> None:
+    capture = tmp_path / "toy-capture.pcap"
+    shutil.copyfile(DEMO / "traffic.pcap", capture)
+
+    completed = run_toyaudit("audit", str(capture), cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.OK, completed.stderr
+    document = load_findings(tmp_path / "reports" / "toy-capture")
+    assert document["session"]["toy"]["name"] == "unknown toy"
+    assert any(
+        "without a session folder" in note for note in document["session"]["notes"]
+    )
+    hosts = {
+        (item["recipient"]["host"], item["recipient"]["party"])
+        for item in document["findings"]
+    }
+    assert ("api.plushpal.example", "unknown") in hosts
+    assert "without a session folder" in completed.stdout

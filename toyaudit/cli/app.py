@@ -82,8 +82,10 @@ def audit(
         Path,
         typer.Argument(
             metavar="SESSION",
-            help="The session folder to audit: it holds session.yaml, "
-            "manifest.json and the evidence files.",
+            help="What to audit: a session folder (session.yaml, manifest.json "
+            "and evidence files), a single capture file (pcap, pcapng, "
+            "mitmproxy flows, HAR, btsnoop; a TLS key log beside it is used), "
+            "or a folder of capture files.",
             show_default=False,
         ),
     ],
@@ -116,9 +118,9 @@ def audit(
     ] = None,
     verbose: Verbose = 0,
 ) -> None:
-    """Audit a stored capture session and write its reports.
+    """Audit a stored capture session, or capture files, and write the reports.
 
-    Verifies the session against its manifest, reads every evidence file,
+    Verifies a session against its manifest, reads every evidence file,
     finds the child's data and who received it, prints a summary and writes
     findings.json, report.md and report.html. Exits with 6 when part of the
     input could not be read (the reports say what).

@@ -52,6 +52,11 @@ def read_session(
     Files that are not analysed yet are recorded in ``coverage`` as skipped.
     """
     for name in session.evidence:
+        if looks_like_keylog(session.path / name):
+            # TODO: hand key logs to the TLS decryptor; until then TLS traffic
+            # stays opaque even when its keys are in the session.
+            coverage.skip(f"{name}: TLS key log found but not used yet")
+            continue
         if name == BLE_EVIDENCE:
             # TODO: read ble.jsonl (advertisements, GATT reads and writes); until
             # then data a toy leaks over Bluetooth LE is not in the report.
@@ -61,6 +66,33 @@ def read_session(
             )
             continue
         yield from read_evidence(session.path / name, name, coverage, progress)
+
+
+_KEYLOG_LABELS = (
+    b"CLIENT_RANDOM ",
+    b"CLIENT_HANDSHAKE_TRAFFIC_SECRET ",
+    b"SERVER_HANDSHAKE_TRAFFIC_SECRET ",
+    b"CLIENT_TRAFFIC_SECRET_0 ",
+    b"SERVER_TRAFFIC_SECRET_0 ",
+    b"EXPORTER_SECRET ",
+    b"CLIENT_EARLY_TRAFFIC_SECRET ",
+    b"RSA ",
+)
+"""Line labels of the NSS key log format (SSLKEYLOGFILE)."""
+
+
+def looks_like_keylog(path: Path) -> bool:
+    """Whether a file is an NSS key log: its first non-comment line has a label."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(4096)
+    except OSError:
+        return False
+    for line in head.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith(b"#"):
+            return stripped.startswith(_KEYLOG_LABELS)
+    return False
 
 
 def read_evidence(

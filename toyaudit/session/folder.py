@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,84 +23,20 @@ import yaml
 
 from toyaudit.errors import SessionError
 from toyaudit.files import sha256_file, write_atomic
+from toyaudit.session.records import (
+    MANIFEST_FILE,
+    MANIFEST_FORMAT,
+    METADATA_FILES,
+    PERSONA_FIELDS,
+    PERSONA_FILE,
+    SESSION_FILE,
+    PersonaValue,
+    Phase,
+    Session,
+    Toy,
+)
 
 logger = logging.getLogger(__name__)
-
-SESSION_FILE = "session.yaml"
-PERSONA_FILE = "persona.yaml"
-MANIFEST_FILE = "manifest.json"
-MANIFEST_FORMAT = 1
-EVIDENCE_FILES = ("traffic.pcap", "traffic.pcapng", "flows.mitm", "ble.jsonl")
-"""Evidence file names a session may hold, each optional."""
-
-PERSONA_FIELDS = (
-    "child.name",
-    "child.first_name",
-    "child.birthdate",
-    "child.school",
-    "parent.name",
-    "parent.email",
-    "parent.phone",
-    "home.address",
-    "home.coordinates",
-    "wifi.ssid",
-    "wifi.password",
-    "toy.serial",
-    "toy.mac",
-    "phone.advertising_id",
-)
-"""Dotted names of the persona values toyaudit knows how to search for."""
-
-
-@dataclass(frozen=True, slots=True)
-class Toy:
-    """The toy a session audits, as described in ``session.yaml``."""
-
-    name: str
-    vendor: str = ""
-    model: str = ""
-    firmware: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Phase:
-    """A named stretch of the capture, such as setup, play or idle."""
-
-    name: str
-    start: dt.datetime
-    end: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PersonaValue:
-    """One value of the fake child profile, such as ``child.name``."""
-
-    field: str
-    """Dotted persona field name, one of :data:`PERSONA_FIELDS`."""
-    value: str
-    """The value as the parent typed it; coordinates as ``"lat,lon"``."""
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    """A verified session folder, ready to be audited."""
-
-    path: Path
-    name: str
-    """Folder name; reports go to ``reports/<name>/`` by default."""
-    toy: Toy
-    first_party_domains: tuple[str, ...]
-    """The vendor's own domains; their subdomains count as first party too."""
-    captured_at: dt.datetime | None
-    captured_by: str
-    phases: tuple[Phase, ...]
-    persona: tuple[PersonaValue, ...]
-    evidence: tuple[str, ...]
-    """Evidence file names present in the folder, in :data:`EVIDENCE_FILES` order."""
-    manifest_sha256: str
-    """SHA-256 of ``manifest.json`` as stored: one digest that pins every file."""
-    notes: tuple[str, ...] = field(default=())
-    """Things the reader defaulted or noticed, to be repeated in the report."""
 
 
 def load_session(path: Path) -> Session:
@@ -125,7 +60,11 @@ def load_session(path: Path) -> Session:
     else:
         persona = ()
         notes.append("no persona.yaml: the fake child profile was not searched for")
-    evidence = tuple(name for name in EVIDENCE_FILES if (path / name).is_file())
+    evidence = tuple(
+        file_path.name
+        for file_path in _session_files(path)
+        if file_path.name not in METADATA_FILES
+    )
     if not evidence:
         notes.append("the session holds no evidence file: nothing to audit")
     session_file = path / SESSION_FILE
