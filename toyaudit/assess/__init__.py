@@ -28,8 +28,13 @@ from toyaudit.ingest.records import (
     Coverage,
     DnsQuery,
     Evidence,
+    HttpRequest,
+    MqttMessage,
     Observation,
+    RawPayload,
+    TlsClientHello,
     Transport,
+    WebSocketMessage,
     transport_of,
 )
 from toyaudit.session import Session
@@ -49,6 +54,17 @@ _METHOD_STRENGTH = {
 }
 
 _FindingKey = tuple[str, str, Transport]
+
+_CONTACT_KINDS = (
+    DnsQuery,
+    TlsClientHello,
+    HttpRequest,
+    MqttMessage,
+    WebSocketMessage,
+    RawPayload,
+)
+"""Observations that show the toy or app reaching a host. Server hellos,
+broadcasts (DHCP, SSDP) and Bluetooth traffic name no host the toy chose."""
 
 
 @dataclass(slots=True)
@@ -104,6 +120,8 @@ class Assessor:
         )
 
     def _count_contact(self, observation: Observation, recipient: Recipient) -> None:
+        if not isinstance(observation, _CONTACT_KINDS):
+            return
         contact = self._contacts.get(recipient.host)
         if contact is None:
             contact = _OpenContact(recipient, observation.evidence)

@@ -18,7 +18,19 @@ import zlib
 from dataclasses import dataclass, replace
 from urllib.parse import unquote, unquote_plus
 
-from toyaudit.ingest.records import DnsQuery, HttpRequest, Observation, TlsClientHello
+from toyaudit.ingest.records import (
+    BleAdvertisement,
+    DhcpMessage,
+    DnsQuery,
+    GattOperation,
+    HttpRequest,
+    MqttMessage,
+    Observation,
+    RawPayload,
+    SsdpMessage,
+    TlsClientHello,
+    WebSocketMessage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,25 +74,96 @@ class Field:
 
 def observation_fields(observation: Observation, rules: DecodingRules) -> list[Field]:
     """Every decoded field of an observation, in a stable order."""
-    if isinstance(observation, DnsQuery):
-        return [Field("dns-name", None, "DNS name", (), observation.name)]
-    if isinstance(observation, TlsClientHello):
-        if observation.sni is None:
-            return []
-        return [Field("dns-name", None, "TLS server name", (), observation.sni)]
-    if not isinstance(observation, HttpRequest):
-        # TODO: MQTT, WebSocket, DHCP, SSDP, plaintext payloads and BLE values
-        # are read by ingest but not yet searched; until they are, data sent
-        # only over those channels goes unreported.
-        return []
-    fields = _path_fields(observation.path)
-    fields += _pair_fields(observation.query, "query", "query parameter", ())
-    fields += _header_fields(observation.headers, rules)
-    fields += body_fields(observation, rules)
+    fields = _raw_fields(observation, rules)
     expanded = [inner for field in fields for inner in expand(field, rules, 0)]
     if len(expanded) > rules.max_fields:
         logger.debug("kept %d of %d fields", rules.max_fields, len(expanded))
     return expanded[: rules.max_fields]
+
+
+def _raw_fields(observation: Observation, rules: DecodingRules) -> list[Field]:
+    """The fields of each kind of observation, before nested decoding."""
+    match observation:
+        case HttpRequest():
+            fields = _path_fields(observation.path)
+            fields += _pair_fields(observation.query, "query", "query parameter", ())
+            fields += _header_fields(observation.headers, rules)
+            return fields + body_fields(observation, rules)
+        case DnsQuery():
+            return [_name_field("DNS name", observation.name)]
+        case TlsClientHello():
+            if observation.sni is None:
+                return []
+            return [_name_field("TLS server name", observation.sni)]
+        case MqttMessage():
+            return _mqtt_fields(observation, rules)
+        case WebSocketMessage() if observation.from_client:
+            return payload_fields(observation.payload, "WebSocket message", (), rules)
+        case RawPayload() if observation.from_client and observation.payload:
+            label = f"{observation.protocol.upper()} payload"
+            return payload_fields(observation.payload, label, (), rules)
+        case DhcpMessage():
+            names = (
+                ("DHCP host name", observation.host_name),
+                ("DHCP vendor class", observation.vendor_class),
+            )
+            return [_name_field(label, value) for label, value in names if value]
+        case SsdpMessage():
+            return _header_fields(observation.headers, rules)
+        case BleAdvertisement():
+            return _advertisement_fields(observation)
+        case GattOperation() if observation.value:
+            label = f"GATT value (handle 0x{observation.handle:04x})"
+            return payload_fields(observation.value, label, (), rules)
+        case _:
+            return []
+
+
+def _name_field(label: str, value: str) -> Field:
+    """A name that is broadcast or looked up: only the persona search reads it."""
+    return Field("dns-name", None, label, (), value)
+
+
+def _mqtt_fields(message: MqttMessage, rules: DecodingRules) -> list[Field]:
+    fields = [
+        Field("header", key, f"MQTT {key.replace('_', ' ')}", (), value)
+        for key, value in (
+            ("client_id", message.client_id),
+            ("username", message.username),
+            ("password", _printable_text(message.password or b"")),
+            ("topic", message.topic),
+        )
+        if value
+    ]
+    return fields + payload_fields(message.payload, "MQTT payload", (), rules)
+
+
+def _advertisement_fields(advertisement: BleAdvertisement) -> list[Field]:
+    fields = []
+    if advertisement.name:
+        fields.append(_name_field("BLE advertised name", advertisement.name))
+    for company, data in advertisement.manufacturer_data:
+        text = _printable_text(data)
+        if text:
+            label = f"BLE manufacturer data (company 0x{company:04x})"
+            fields.append(Field("body", None, label, (), text))
+    return fields
+
+
+def payload_fields(
+    payload: bytes, label: str, decoding: tuple[str, ...], rules: DecodingRules
+) -> list[Field]:
+    """Fields of a textual payload outside HTTP: JSON fields or the text whole."""
+    text = _printable_text(payload[: rules.max_body_bytes])
+    if text is None or not text.strip():
+        return []
+    if len(payload) <= rules.max_body_bytes and text.lstrip()[:1] in ("{", "["):
+        document = _parse_json(text)
+        if document is not None:
+            return json_fields(
+                document, f"{label} JSON field", "body", (*decoding, "json")
+            )
+    return [Field("body", None, label, decoding, text)]
 
 
 def _path_fields(path: str) -> list[Field]:
