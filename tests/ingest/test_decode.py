@@ -6,9 +6,9 @@ from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import CookedLinux, Dot1Q, Ether, Loopback
 
+from toyaudit.ingest.decode import IPV4_FRAGMENT, decode_frame, format_address
 from toyaudit.ingest.decode import TCP as TCP_PROTOCOL
 from toyaudit.ingest.decode import UDP as UDP_PROTOCOL
-from toyaudit.ingest.decode import decode_frame, format_address
 
 SEGMENT = TCP(sport=50000, dport=80, seq=7, ack=9, flags="PA") / b"payload"
 
@@ -79,10 +79,14 @@ def test_decode_raw_ip_and_loopback() -> None:
     assert decode_frame(101, raw) is not None
 
 
-def test_decode_skips_later_fragments_and_other_protocols() -> None:
-    later_fragment = bytes(IP(frag=185, proto=6) / (b"x" * 40))
+def test_decode_hands_fragments_over_and_skips_other_protocols() -> None:
+    later_fragment = bytes(IP(frag=185, proto=6, id=77) / (b"x" * 40))
 
-    assert decode_frame(101, later_fragment) is None
+    fragment = decode_frame(101, later_fragment)
+
+    assert fragment is not None and fragment[0] == IPV4_FRAGMENT
+    assert fragment[2] == 77 and fragment[4:7] == (6, 185 * 8, 0)
+    assert fragment[8] == b"x" * 40
     assert decode_frame(1, bytes(Ether(type=0x0806) / (b"\x00" * 28))) is None
     assert decode_frame(1, b"\x00" * 13) is None
     assert decode_frame(147, bytes(IP() / SEGMENT)) is None

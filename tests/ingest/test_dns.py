@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scapy.layers.dns import DNS, DNSQR
 
 from toyaudit.ingest.dns import parse_dns_queries
+from toyaudit.ingest.records import DnsQuery, Endpoint
 
 
 def test_dns_reads_every_question_like_scapy() -> None:
@@ -56,3 +60,34 @@ def test_dns_compression_loop_ends_without_hanging() -> None:
 def test_dns_survives_random_payloads(payload: bytes) -> None:
     for name, qtype in parse_dns_queries(b"\x00\x01\x01\x00\x00\x05" + payload):
         assert len(name) <= 255 * 4 and 0 <= qtype <= 0xFFFF
+
+
+def test_dns_mdns_question_with_unicast_response_bit() -> None:
+    query = DNS(qd=[DNSQR(qname="_toy._tcp.local", qtype="PTR", unicastresponse=1)])
+
+    assert parse_dns_queries(bytes(query)) == [("_toy._tcp.local", 12)]
+
+
+def test_dns_over_tcp_reads_several_length_prefixed_queries(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    first = bytes(DNS(id=1, qd=[DNSQR(qname="one.toy.example")]))
+    second = bytes(DNS(id=2, qd=[DNSQR(qname="two.toy.example", qtype="AAAA")]))
+    stream = b"".join(
+        len(message).to_bytes(2, "big") + message for message in (first, second)
+    )
+    answer = bytes(DNS(id=1, qr=1, qd=[DNSQR(qname="one.toy.example")]))
+    conversation = talk(server=("10.0.0.1", 53))
+    conversation.handshake()
+    conversation.send_pieces(stream, 7)
+    conversation.send(len(answer).to_bytes(2, "big") + answer, from_client=False)
+    conversation.close()
+
+    observations, _ = read_capture(conversation.packets)
+
+    assert [(query.name, query.qtype) for query in observations] == [
+        ("one.toy.example", 1),
+        ("two.toy.example", 28),
+    ]
+    assert all(isinstance(query, DnsQuery) for query in observations)
+    assert observations[0].server == Endpoint("10.0.0.1", 53)

@@ -198,3 +198,38 @@ def test_http_readers_survive_arbitrary_bytes(pieces: list[bytes], gap_at: int) 
         reader.close()
         for _head, body, _truncated in sink.requests:
             assert len(body) <= http.MAX_BODY
+
+
+def test_http_head_chunked_trailers_close_and_raw_encoding(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    import gzip
+
+    compressed = gzip.compress(b'{"child": "Emma"}')
+    conversation = talk()
+    conversation.handshake()
+    conversation.send(
+        b"HEAD /a HTTP/1.1\r\nHost: toy\r\n\r\n"
+        b"GET /b HTTP/1.1\r\nHost: toy\r\n\r\n"
+        b"GET /c HTTP/1.1\r\nHost: toy\r\n\r\n"
+    )
+    conversation.send(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Encoding: gzip\r\n\r\n"
+        + f"{len(compressed):x}\r\n".encode()
+        + compressed
+        + b"\r\n0\r\nX-Checksum: 1\r\n\r\n"
+        b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\nuntil the end",
+        from_client=False,
+    )
+    conversation.close()
+
+    observations, _ = read_capture(conversation.packets)
+
+    head, chunked, closing = _requests(observations)
+    assert head.response is not None and head.response.body == b""
+    assert chunked.response is not None and chunked.response.body == compressed
+    assert ("Content-Encoding", "gzip") in chunked.response.headers
+    assert closing.response is not None
+    assert closing.response.body == b"until the end"

@@ -13,7 +13,7 @@ from scapy.utils import PcapNgWriter, wrpcap
 
 from toyaudit.errors import IngestError
 from toyaudit.ingest import read_evidence, read_session
-from toyaudit.ingest.records import Coverage, DnsQuery
+from toyaudit.ingest.records import BleAdvertisement, Coverage, DnsQuery
 from toyaudit.session import Session, Toy
 
 QUERY = Ether() / IP() / UDP(dport=53) / DNS(qd=[DNSQR(qname="toy.example")])
@@ -40,7 +40,10 @@ def test_ingest_reads_every_evidence_file_of_a_session(tmp_path: Path) -> None:
     writer.write(QUERY)
     writer.write(QUERY)
     writer.close()
-    (tmp_path / "ble.jsonl").write_text("{}\n")
+    (tmp_path / "ble.jsonl").write_text(
+        '{"type": "session", "tool": "toyaudit", "format": 1}\n'
+        '{"type": "advertisement", "address": "C0:FF:EE:00:00:01", "name": "Bear"}\n'
+    )
     coverage = Coverage()
     calls: list[tuple[str, int, int]] = []
 
@@ -56,13 +59,12 @@ def test_ingest_reads_every_evidence_file_of_a_session(tmp_path: Path) -> None:
         (DnsQuery, "traffic.pcap"),
         (DnsQuery, "traffic.pcapng"),
         (DnsQuery, "traffic.pcapng"),
+        (BleAdvertisement, "ble.jsonl"),
     ]
-    assert [item.evidence.packets for item in observations] == [(1,), (1,), (2,)]
-    assert coverage.files_read == ["traffic.pcap", "traffic.pcapng"]
+    assert [item.evidence.packets for item in observations] == [(1,), (1,), (2,), (2,)]
+    assert coverage.files_read == ["traffic.pcap", "traffic.pcapng", "ble.jsonl"]
     assert coverage.packets == 3
-    assert coverage.problems[0].startswith(
-        "ble.jsonl: BLE evidence is not analysed yet"
-    )
+    assert coverage.problems == []
     assert {name for name, done, total in calls if done == total} == {
         "traffic.pcap",
         "traffic.pcapng",

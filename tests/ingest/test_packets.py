@@ -66,5 +66,5 @@ def test_packets_note_undecoded_link_type(read_capture: Any) -> None:
     assert observations == []
     assert coverage.problems == [
         "traffic.pcap: 3 frames of link type 147 are not decoded "
-        "(toyaudit reads Ethernet, raw IP, Linux cooked and loopback)"
+        "(toyaudit reads Ethernet, raw IP, Linux cooked, loopback and 802.11)"
     ]

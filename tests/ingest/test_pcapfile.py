@@ -232,3 +232,70 @@ def test_pcapfile_survives_mutated_captures(data: st.DataObject) -> None:
         return
     assert coverage.packets >= len(frames)
     assert all(number >= 1 for number, *_ in frames)
+
+
+def _secrets_block(order: str, secrets_type: int, secrets: bytes) -> bytes:
+    header = struct.pack(order + "II", secrets_type, len(secrets))
+    return _block(order, 10, header + secrets)
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_pcapfile_pcapng_hands_decryption_secrets_to_the_callback(order: str) -> None:
+    key_log = b"CLIENT_RANDOM " + b"ab" * 32 + b" " + b"cd" * 48 + b"\n"
+    content = _section(order) + _interface(order, 1)
+    content += _secrets_block(order, 0x544C534B, key_log)
+    content += _enhanced(order, 0, 0, b"after the secrets")
+    received: list[tuple[int, bytes, int]] = []
+    seen: list[tuple[int, int, float, bytes]] = []
+    coverage = Coverage()
+    frames = read_frames(
+        io.BytesIO(content),
+        "traffic.pcapng",
+        coverage,
+        len(content),
+        secrets=lambda kind, secrets: received.append((kind, secrets, len(seen))),
+    )
+
+    for frame in frames:
+        seen.append(frame)
+
+    assert received == [(0x544C534B, key_log, 0)]
+    assert [frame for *_, frame in seen] == [b"after the secrets"]
+    assert coverage.problems == [] and coverage.packets == 1
+
+
+def test_pcapfile_pcapng_short_decryption_secrets_block_is_noted() -> None:
+    content = _section("<") + _interface("<", 1)
+    broken_at = len(content)
+    content += _block("<", 10, struct.pack("<II", 0x544C534B, 400) + b"short")
+    content += _enhanced("<", 0, 0, b"still read")
+    received: list[bytes] = []
+    coverage = Coverage()
+
+    frames = list(
+        read_frames(
+            io.BytesIO(content),
+            "t.pcapng",
+            coverage,
+            len(content),
+            secrets=lambda _kind, secrets: received.append(secrets),
+        )
+    )
+
+    assert received == []
+    assert [frame for *_, frame in frames] == [b"still read"]
+    assert coverage.problems == [
+        f"t.pcapng: decryption secrets block at byte {broken_at} is shorter than "
+        "the secrets it announces; its secrets are not used"
+    ]
+
+
+def test_pcapfile_pcapng_without_callback_skips_decryption_secrets() -> None:
+    content = _section("<") + _interface("<", 1)
+    content += _secrets_block("<", 0x544C534B, b"CLIENT_RANDOM x y\n")
+    content += _enhanced("<", 0, 0, b"frame")
+
+    frames, coverage = _read(content)
+
+    assert [frame for *_, frame in frames] == [b"frame"]
+    assert coverage.problems == []

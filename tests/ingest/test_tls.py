@@ -51,6 +51,7 @@ def test_tls_extract_reads_fields_scapy_wrote() -> None:
         sni="cloud.toy.example",
         supported_versions=(0x0304, 0x0303),
         alpn=("h2", "http/1.1"),
+        extensions=(0, 43, 16),
     )
 
 

@@ -3,7 +3,8 @@
 :func:`read_session` reads each evidence file of a session in turn;
 :func:`read_evidence` reads one file, whatever its format, recognised by its
 first bytes: pcap (either byte order, microsecond or nanosecond timestamps),
-pcapng, or a mitmproxy flow file. Everything streams: memory stays flat
+pcapng, a mitmproxy flow file (mitmproxy 11 or 12) or a HAR 1.2 file
+(``{`` first). Everything streams: memory stays flat
 however large the capture.
 
 What could not be read goes into the :class:`Coverage` passed in, one note
@@ -11,12 +12,16 @@ per problem naming the file and the place, so the report can say what the
 audit did not see. Only a file that cannot be read at all raises
 :class:`IngestError`.
 
-User-visible limits: ``ble.jsonl`` (BLE evidence) is not analysed yet; see
+Bluetooth evidence: Android btsnoop logs (``btsnoop\\0`` first), ``ble.jsonl``
+from ``toyaudit capture`` (by name, or ``{"type":`` first) and pcap/pcapng
+files of Bluetooth link types are read by :mod:`~toyaudit.ingest.bluetooth`.
+
+User-visible limits: see :mod:`~toyaudit.ingest.bluetooth` and
 the module docstrings of :mod:`~toyaudit.ingest.pcapfile`,
 :mod:`~toyaudit.ingest.decode`, :mod:`~toyaudit.ingest.tcp`,
 :mod:`~toyaudit.ingest.http`, :mod:`~toyaudit.ingest.tls`,
-:mod:`~toyaudit.ingest.dns` and :mod:`~toyaudit.ingest.flows` for the limits
-of each reader.
+:mod:`~toyaudit.ingest.dns`, :mod:`~toyaudit.ingest.flows` and
+:mod:`~toyaudit.ingest.har` for the limits of each reader.
 """
 
 from __future__ import annotations
@@ -28,7 +33,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from toyaudit.errors import IngestError
+from toyaudit.ingest.bluetooth import (
+    BTSNOOP_MAGIC,
+    looks_like_ble_jsonl,
+    read_ble_jsonl,
+    read_btsnoop,
+)
 from toyaudit.ingest.flows import read_flows
+from toyaudit.ingest.har import looks_like_har, read_har
 from toyaudit.ingest.packets import read_capture
 from toyaudit.ingest.pcapfile import PCAP_MAGICS, PCAPNG_MAGIC, ProgressCallback
 from toyaudit.ingest.records import Coverage, Observation
@@ -56,14 +68,6 @@ def read_session(
             # TODO: hand key logs to the TLS decryptor; until then TLS traffic
             # stays opaque even when its keys are in the session.
             coverage.skip(f"{name}: TLS key log found but not used yet")
-            continue
-        if name == BLE_EVIDENCE:
-            # TODO: read ble.jsonl (advertisements, GATT reads and writes); until
-            # then data a toy leaks over Bluetooth LE is not in the report.
-            coverage.skip(
-                f"{name}: BLE evidence is not analysed yet; advertisements and "
-                "GATT values in it were not searched"
-            )
             continue
         yield from read_evidence(session.path / name, name, coverage, progress)
 
@@ -145,6 +149,21 @@ def _read_stream(
         coverage.files_read.append(name)
         yield from _guard_os_errors(
             name, coverage, read_flows(stream, name, coverage, total, progress)
+        )
+    elif head[:8] == BTSNOOP_MAGIC:
+        coverage.files_read.append(name)
+        yield from _guard_os_errors(
+            name, coverage, read_btsnoop(stream, name, coverage, total, progress)
+        )
+    elif looks_like_ble_jsonl(name, head):
+        coverage.files_read.append(name)
+        yield from _guard_os_errors(
+            name, coverage, read_ble_jsonl(stream, name, coverage)
+        )
+    elif looks_like_har(head):
+        coverage.files_read.append(name)
+        yield from _guard_os_errors(
+            name, coverage, read_har(stream, name, coverage, total, progress)
         )
     else:
         raise IngestError(

@@ -7,16 +7,19 @@ None, to be counted and ignored by the caller.
 Link types read (LINKTYPE_* numbers of the pcap spec): NULL/loopback (0) and
 OpenBSD loopback (108), Ethernet (1) with any number of 802.1Q/802.1ad VLAN
 tags, raw IP (101, and 12 and 14 as BSD systems write it; 228 IPv4, 229 IPv6),
-Linux cooked capture v1 (113) and v2 (276, Android's tcpdump).
+Linux cooked capture v1 (113) and v2 (276, Android's tcpdump), and
+unprotected 802.11 data frames with (127) or without (105) a radiotap header.
+
+IP fragments are not reassembled here: a fragment comes out as a tuple whose
+protocol is :data:`IPV4_FRAGMENT` or :data:`IPV6_FRAGMENT`, for
+:mod:`toyaudit.ingest.fragments` to put together, and :func:`decode_datagram`
+reads the transport header of the whole datagram once it is complete.
 
 User-visible limits:
 
-* IPv4 fragments: the first fragment is decoded as if it were whole; later
-  fragments are dropped, so a message split by IP fragmentation is cut short.
 * IPv6 extension headers are followed (hop-by-hop, routing, destination
-  options, authentication, first fragments); ESP and later fragments are not.
-* Tunnels (GRE, VXLAN, IP-in-IP, PPPoE) and Wi-Fi (802.11/radiotap) frames
-  are counted but not decoded.
+  options, authentication, fragment); ESP is not.
+* Tunnels (GRE, VXLAN, IP-in-IP, PPPoE) are counted but not decoded.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from __future__ import annotations
 import logging
 import socket
 import struct
+
+from toyaudit.ingest import ieee80211
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +38,21 @@ TCP sequence number, TCP acknowledgement number, TCP flags, payload).
 
 Addresses are the raw 4 or 16 address bytes; sequence, acknowledgement and
 flags are 0 for UDP.
+
+A fragment uses the same shape: (:data:`IPV4_FRAGMENT` or
+:data:`IPV6_FRAGMENT`, source IP, identification, destination IP, upper-layer
+protocol, byte offset of the fragment, 1 if more fragments follow else 0, 0,
+fragment bytes).
 """
 
 TCP = 6
 UDP = 17
+IPV4_FRAGMENT = -4
+"""Protocol value of a decoded IPv4 fragment (see :data:`Segment`)."""
+IPV6_FRAGMENT = -6
+"""Protocol value of a decoded IPv6 fragment (see :data:`Segment`)."""
 
-LINKTYPES = frozenset({0, 1, 12, 14, 101, 108, 113, 228, 229, 276})
+LINKTYPES = frozenset({0, 1, 12, 14, 101, 105, 108, 113, 127, 228, 229, 276})
 """Link types :func:`decode_frame` understands."""
 
 _ETHERNET = 1
@@ -54,6 +68,7 @@ _IPV6_FRAGMENT = 44
 _IPV6_AUTHENTICATION = 51
 
 _unpack_u16 = struct.Struct("!H").unpack_from
+_unpack_u32 = struct.Struct("!I").unpack_from
 _unpack_tcp = struct.Struct("!HHIIH").unpack_from
 _unpack_udp = struct.Struct("!HHH").unpack_from
 
@@ -111,6 +126,8 @@ def _network_layer(linktype: int, frame: bytes) -> tuple[int, int] | None:
         return None if version is None else (4, version)
     if linktype in (228, 229):
         return 0, 4 if linktype == 228 else 6
+    if linktype in (ieee80211.RADIOTAP, ieee80211.IEEE802_11):
+        return ieee80211.ip_offset(linktype, frame)
     return None
 
 
@@ -120,17 +137,25 @@ def _ipv4(frame: bytes, offset: int) -> Segment | None:
     header_length = (version_length & 0x0F) * 4
     if version_length >> 4 != 4 or header_length < 20:
         return None
-    if _unpack_u16(frame, offset + 6)[0] & 0x1FFF:
-        # TODO: reassemble IPv4 fragments; until then a DNS answer or HTTP
-        # segment split by IP fragmentation is read only up to its first
-        # fragment. A fragment table keyed by (source, destination, id) would fix it.
-        return None  # not the first fragment: no transport header here
+    fragment = _unpack_u16(frame, offset + 6)[0] & 0x3FFF
     total = _unpack_u16(frame, offset + 2)[0]
     # Total length 0 appears with TCP segmentation offload; trust the frame.
     end = offset + total if total >= header_length else len(frame)
     source = frame[offset + 12 : offset + 16]
     destination = frame[offset + 16 : offset + 20]
     start = offset + header_length
+    if fragment:  # more fragments (0x2000) or a fragment offset (RFC 791 §3.1)
+        return (
+            IPV4_FRAGMENT,
+            source,
+            _unpack_u16(frame, offset + 4)[0],
+            destination,
+            frame[offset + 9],
+            (fragment & 0x1FFF) * 8,
+            fragment >> 13,
+            0,
+            frame[start:end],
+        )
     return _transport(frame[offset + 9], source, destination, frame, start, end)
 
 
@@ -144,20 +169,65 @@ def _ipv6(frame: bytes, offset: int) -> Segment | None:
     destination = frame[offset + 24 : offset + 40]
     start = offset + 40
     end = start + payload_length if payload_length else len(frame)
+    return _ipv6_chain(next_header, source, destination, frame, start, end, True)
+
+
+def _ipv6_chain(
+    next_header: int,
+    source: bytes,
+    destination: bytes,
+    frame: bytes,
+    start: int,
+    end: int,
+    fragments_allowed: bool,
+) -> Segment | None:
+    """Follow IPv6 extension headers from ``start`` to TCP, UDP or a fragment."""
     for _ in range(8):
         if next_header in _IPV6_OPTION_HEADERS:
             header_length = (frame[start + 1] + 1) * 8
         elif next_header == _IPV6_AUTHENTICATION:
             header_length = (frame[start + 1] + 2) * 4
         elif next_header == _IPV6_FRAGMENT:
-            if _unpack_u16(frame, start + 2)[0] & 0xFFF8:
-                return None  # not the first fragment
-            header_length = 8
+            offset_flags = _unpack_u16(frame, start + 2)[0]
+            if offset_flags & 0xFFF9 and fragments_allowed:
+                return (
+                    IPV6_FRAGMENT,
+                    source,
+                    _unpack_u32(frame, start + 4)[0],
+                    destination,
+                    frame[start],
+                    offset_flags & 0xFFF8,
+                    offset_flags & 1,
+                    0,
+                    frame[start + 8 : end],
+                )
+            header_length = 8  # an atomic fragment (RFC 6946): the whole packet
         else:
             break
         next_header = frame[start]
         start += header_length
     return _transport(next_header, source, destination, frame, start, end)
+
+
+def decode_datagram(
+    kind: int, protocol: int, source: bytes, destination: bytes, datagram: bytes
+) -> Segment | None:
+    """Decode the transport header of a reassembled IP datagram.
+
+    ``kind`` is :data:`IPV4_FRAGMENT` or :data:`IPV6_FRAGMENT`; ``protocol``
+    is the protocol (IPv4) or next header (IPv6) of the fragments, and
+    ``datagram`` the reassembled bytes after the IP header (and, for IPv6,
+    after the fragment header).
+    """
+    try:
+        if kind == IPV6_FRAGMENT:
+            return _ipv6_chain(
+                protocol, source, destination, datagram, 0, len(datagram), False
+            )
+        return _transport(protocol, source, destination, datagram, 0, len(datagram))
+    except (IndexError, struct.error):
+        logger.debug("reassembled datagram too short for its headers")
+    return None
 
 
 def _transport(

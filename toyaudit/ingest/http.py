@@ -15,8 +15,14 @@ User-visible limits:
   there and marked truncated; reading resumes at the next line that starts a
   message. Bytes are never invented to fill a gap.
 * Headers continued on the next line (obsolete line folding) lose the
-  continuation. Upgraded connections (WebSocket, h2c) and CONNECT tunnels are
+  continuation. CONNECT tunnels and upgrades other than WebSocket (h2c) are
   not read past the upgrade. HTTP/2 and HTTP/3 are not read.
+
+After a request that asks for an upgrade (RFC 9110 §7.8) the request reader
+waits for the answer before reading on: the connection switches both
+directions to WebSocket frames on ``101 Switching Protocols``
+(:mod:`toyaudit.ingest.websocket`), or calls :meth:`RequestReader.resume`
+for any other answer.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ RESPONSE = "response"
 OTHER = "other"
 
 (_SYNC, _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS) = range(7)
-(_UNTIL_CLOSE, _DEAD) = range(7, 9)
+(_UNTIL_CLOSE, _DEAD, _UPGRADE) = range(7, 10)
 _BODY_STATES = frozenset({_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _UNTIL_CLOSE})
 
 
@@ -193,7 +199,16 @@ class _MessageReader:
             return self._line_end(buffer)
         if state == _UNTIL_CLOSE:
             self._keep(buffer.take(len(buffer.data), self.frames))
+        elif state == _UPGRADE and len(buffer.data) > MAX_HEAD:
+            logger.debug("no answer to an upgrade request; reading on as HTTP")
+            self.state = _SYNC
+            return True
         return False
+
+    def resume(self) -> None:
+        """The upgrade asked for did not happen: read the next request."""
+        if self.state == _UPGRADE:
+            self.state = _SYNC
 
     def _sync(self, buffer: StreamBuffer) -> bool:
         """Find where the next message starts, discarding what comes before."""
@@ -317,13 +332,14 @@ class _MessageReader:
 
     def _finish(self, truncated: bool) -> None:
         """Deliver the message and get ready for the next one."""
-        self._deliver(bytes(self.body), truncated or self.truncated)
+        body, frames = bytes(self.body), self.frames
         self.body = bytearray()
         self.frames = []
         if self.state != _DEAD:
             self.state = _SYNC
+        self._deliver(body, truncated or self.truncated, frames)
 
-    def _deliver(self, body: bytes, truncated: bool) -> None:
+    def _deliver(self, body: bytes, truncated: bool, frames: list[int]) -> None:
         """Hand the finished message to the sink (in subclasses)."""
         raise NotImplementedError
 
@@ -346,8 +362,10 @@ class RequestReader(_MessageReader):
             return
         self._frame_body(headers, until_close=False)
 
-    def _deliver(self, body: bytes, truncated: bool) -> None:
-        self.sink.add_request(self.head, body, self.frames, truncated)
+    def _deliver(self, body: bytes, truncated: bool, frames: list[int]) -> None:
+        self.sink.add_request(self.head, body, frames, truncated)
+        if header_value(self.head[2], "upgrade") and self.state != _DEAD:
+            self.state = _UPGRADE  # wait for 101 or another answer
 
 
 class ResponseReader(_MessageReader):
@@ -375,5 +393,5 @@ class ResponseReader(_MessageReader):
         else:
             self._frame_body(headers, until_close=True)
 
-    def _deliver(self, body: bytes, truncated: bool) -> None:
-        self.sink.add_response(self.head, body, self.frames)
+    def _deliver(self, body: bytes, truncated: bool, frames: list[int]) -> None:
+        self.sink.add_response(self.head, body, frames)

@@ -1,9 +1,12 @@
 """Turn the frames of a pcap or pcapng file into observations.
 
-Frames are decoded with :mod:`toyaudit.ingest.decode`; UDP datagrams to the
-DNS and mDNS ports become :class:`DnsQuery` records, TCP segments go through
-the reassembler in :mod:`toyaudit.ingest.tcp`, which yields HTTP exchanges
-and TLS ClientHellos. Frames of other protocols are counted and ignored.
+Frames are decoded with :mod:`toyaudit.ingest.decode`; IP fragments are put
+back together by :mod:`toyaudit.ingest.fragments`; UDP datagrams go to
+:mod:`toyaudit.ingest.udp` (DNS, DHCP, SSDP, classified raw payload) and TCP
+segments through the reassembler in :mod:`toyaudit.ingest.tcp` (HTTP, TLS
+hellos, DNS, MQTT, WebSocket, classified raw payload). Frames of other
+protocols are counted and ignored; encrypted 802.11 frames are counted in a
+coverage note.
 
 HTTP requests are delivered when their response is complete, or when their
 connection ends without one, so observations come out roughly in the order
@@ -17,11 +20,14 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from toyaudit.ingest.decode import LINKTYPES, TCP, UDP, decode_frame, format_address
-from toyaudit.ingest.dns import DNS_PORTS, parse_dns_queries
+from toyaudit.ingest import ieee80211
+from toyaudit.ingest.bluetooth import BLUETOOTH_LINKTYPES, BluetoothDecoder
+from toyaudit.ingest.decode import LINKTYPES, TCP, UDP, decode_frame
+from toyaudit.ingest.fragments import FragmentTable
 from toyaudit.ingest.pcapfile import ProgressCallback, read_frames
-from toyaudit.ingest.records import Coverage, DnsQuery, Endpoint, Evidence, Observation
+from toyaudit.ingest.records import Coverage, Observation
 from toyaudit.ingest.tcp import Reassembler
+from toyaudit.ingest.udp import DatagramReader
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +49,31 @@ def read_capture(
     ready = reassembler.ready
     ignored: Counter[int] = Counter()
     """Frames not decoded, by link type (-1 for unsupported protocols)."""
-    for number, linktype, _timestamp, frame in read_frames(
+    bluetooth: BluetoothDecoder | None = None
+    datagrams = DatagramReader(name)
+    fragments = FragmentTable()
+    wifi: Counter[str] = Counter()
+    for number, linktype, timestamp, frame in read_frames(
         stream, name, coverage, total, progress
     ):
+        if linktype in BLUETOOTH_LINKTYPES:
+            bluetooth = bluetooth or BluetoothDecoder(name)
+            yield from bluetooth.frame(number, linktype, timestamp, frame)
+            continue
         segment = decode_frame(linktype, frame)
         if segment is None:
+            if linktype in ieee80211.LINKTYPES:
+                wifi[ieee80211.frame_kind(linktype, frame)] += 1
             ignored[linktype if linktype not in LINKTYPES else -1] += 1
             continue
         protocol, source, source_port, destination, destination_port = segment[:5]
+        carried = None
+        if protocol < 0:  # an IP fragment: wait for the whole datagram
+            whole = fragments.reassemble(segment, number)
+            if whole is None:
+                continue
+            segment, carried = whole
+            protocol, source, source_port, destination, destination_port = segment[:5]
         if protocol == TCP:
             reassembler.segment(
                 (source, source_port),
@@ -63,27 +86,21 @@ def read_capture(
             if ready:
                 yield from ready
                 ready.clear()
-        elif protocol == UDP and destination_port in DNS_PORTS:
-            yield from _dns_queries(name, segment, number)
+        elif protocol == UDP:
+            datagrams.datagram(segment, carried or (number,))
+            if datagrams.ready:
+                yield from datagrams.ready
+                datagrams.ready.clear()
     reassembler.close_all()
     yield from ready
+    datagrams.flush()
+    yield from datagrams.ready
+    for note in (fragments.note(name), ieee80211.coverage_note(name, wifi)):
+        if note is not None:
+            coverage.skip(note)
+    for note in bluetooth.finish() if bluetooth is not None else ():
+        coverage.skip(note)
     _note_losses(name, coverage, reassembler, ignored)
-
-
-def _dns_queries(
-    name: str,
-    segment: tuple[int, bytes, int, bytes, int, int, int, int, bytes],
-    number: int,
-) -> Iterator[DnsQuery]:
-    """One :class:`DnsQuery` per question of a DNS query datagram."""
-    questions = parse_dns_queries(segment[8])
-    if not questions:
-        return
-    evidence = Evidence(name, (number,))
-    client = Endpoint(format_address(segment[1]), segment[2])
-    server = Endpoint(format_address(segment[3]), segment[4])
-    for question, qtype in questions:
-        yield DnsQuery(evidence, client, server, question, qtype)
 
 
 def _note_losses(
@@ -101,6 +118,6 @@ def _note_losses(
         if linktype >= 0:
             coverage.skip(
                 f"{name}: {count} frames of link type {linktype} are not decoded "
-                "(toyaudit reads Ethernet, raw IP, Linux cooked and loopback)"
+                "(toyaudit reads Ethernet, raw IP, Linux cooked, loopback and 802.11)"
             )
     logger.debug("%s: %d frames of other protocols ignored", name, ignored[-1])

@@ -14,8 +14,9 @@ User-visible limits:
 * pcap: both byte orders, microsecond and nanosecond magic. The modified
   "Kuznetzov" pcap format (magic ``a1b2cd34``) is not read.
 * pcapng: several sections, either byte order, every interface's link type
-  and timestamp resolution. Name resolution, interface statistics,
-  decryption-secrets and custom blocks are skipped. Block lengths that are
+  and timestamp resolution. Decryption Secrets Blocks (TLS key logs and
+  others) go to the caller's ``secrets`` callback when one is given; name
+  resolution, interface statistics and custom blocks are skipped. Block lengths that are
   not a multiple of 4, below 12 bytes or above 64 MiB end the file's reading
   with a coverage note, since the framing after them cannot be trusted.
 * A file cut short (a capture that crashed mid-write) keeps every complete
@@ -40,6 +41,9 @@ Frame = tuple[int, int, float, bytes]
 ProgressCallback = Callable[[str, int, int], None]
 """Called with (file name, bytes done, bytes total)."""
 
+SecretsCallback = Callable[[int, bytes], None]
+"""Called with (secrets type, secrets) for each pcapng Decryption Secrets Block."""
+
 PCAP_MAGICS: dict[bytes, tuple[str, float]] = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
     b"\xa1\xb2\xc3\xd4": (">", 1e-6),
@@ -63,6 +67,7 @@ _INTERFACE_DESCRIPTION = 1
 _OBSOLETE_PACKET = 2
 _SIMPLE_PACKET = 3
 _ENHANCED_PACKET = 6
+_DECRYPTION_SECRETS = 10
 _OPTION_TSRESOL = 9
 
 
@@ -91,6 +96,7 @@ def read_frames(
     coverage: Coverage,
     total: int,
     progress: ProgressCallback | None = None,
+    secrets: SecretsCallback | None = None,
 ) -> Iterator[Frame]:
     """Yield every frame of the pcap or pcapng file read from ``stream``.
 
@@ -98,6 +104,11 @@ def read_frames(
     progress. A file whose header is not pcap or pcapng raises
     :class:`IngestError`; a file that breaks later ends with a coverage note
     naming the byte offset, and ``coverage.packets`` counts the frames read.
+
+    ``secrets`` is called with the secrets type and the secrets of every
+    pcapng Decryption Secrets Block when the reader reaches it, so before
+    the frames that follow the block in the file. In ``TLSK`` blocks
+    (type 0x544c534b) the secrets are NSS key log text.
     """
     tally = _Tally(name, total, progress)
     head = stream.read(4)
@@ -105,7 +116,7 @@ def read_frames(
         if head in PCAP_MAGICS:
             yield from _read_pcap(stream, head, coverage, tally)
         elif head == PCAPNG_MAGIC:
-            yield from _read_pcapng(stream, head, coverage, tally)
+            yield from _read_pcapng(stream, head, coverage, tally, secrets)
         else:
             raise IngestError(
                 f"{name}: not a pcap or pcapng file (unknown magic number "
@@ -268,6 +279,20 @@ class _PcapngReader:
         linktype, _reserved, _snaplen = struct.unpack_from(self.order + "HHI", body)
         self.interfaces.append((linktype, _timestamp_unit(body, 8, self.order)))
 
+    def decryption_secrets(self, body: bytes, secrets: SecretsCallback) -> None:
+        """Hand the secrets of a Decryption Secrets Block to ``secrets``."""
+        # pcapng (draft-ietf-opsawg-pcapng) §4.7: Secrets Type (32 bits),
+        # Secrets Length (32 bits), Secrets Data padded to 32 bits, options
+        if len(body) >= 8:
+            secrets_type, length = struct.unpack_from(self.order + "II", body)
+            if 8 + length <= len(body):
+                secrets(secrets_type, body[8 : 8 + length])
+                return
+        self.coverage.skip(
+            f"{self.tally.name}: decryption secrets block at byte {self.offset} "
+            "is shorter than the secrets it announces; its secrets are not used"
+        )
+
     def packet(self, block_type: int, body: bytes) -> Frame | None:
         """Turn a packet block into a frame; None when it cannot be decoded."""
         self.tally.frames += 1
@@ -331,7 +356,11 @@ def _timestamp_unit(body: bytes, start: int, order: str) -> float:
 
 
 def _read_pcapng(
-    stream: BinaryIO, magic: bytes, coverage: Coverage, tally: _Tally
+    stream: BinaryIO,
+    magic: bytes,
+    coverage: Coverage,
+    tally: _Tally,
+    secrets: SecretsCallback | None,
 ) -> Iterator[Frame]:
     """Yield the frames of a pcapng file whose first 4 bytes were ``magic``."""
     reader = _PcapngReader(stream, coverage, tally)
@@ -345,6 +374,8 @@ def _read_pcapng(
             reader.describe_interface(body)
         elif block_type == _SECTION_HEADER:
             reader.interfaces = []
+        elif block_type == _DECRYPTION_SECRETS and secrets is not None:
+            reader.decryption_secrets(body, secrets)
         if reader.offset >= tally.next_report:
             tally.report(reader.offset)
     reader.note_skipped()

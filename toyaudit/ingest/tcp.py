@@ -1,4 +1,4 @@
-"""Reassemble TCP streams and hand them to the HTTP and TLS readers.
+"""Reassemble TCP streams and hand them to the protocol readers.
 
 Each connection is keyed by its 4-tuple and read in both directions. Per
 direction, in-order payload goes to a :class:`StreamBuffer`; segments that
@@ -8,7 +8,15 @@ connection starts its stream at the first sequence number seen.
 
 The client is the sender of a SYN without ACK; without a handshake in the
 capture, the side with the higher (ephemeral) port. Content overrides both: the
-side that sends an HTTP request or a TLS ClientHello is the client.
+side that sends an HTTP request, a TLS ClientHello, an MQTT CONNECT or a DNS
+query is the client.
+
+A direction's reader is chosen from its first bytes by
+:meth:`Connection.recognise`: TLS records, an MQTT CONNECT, HTTP/1.x; DNS by
+port 53, since it has no magic. A direction of no recognised protocol is
+sampled and classified as raw payload (:mod:`toyaudit.ingest.payload`). What
+the readers find goes to the connection's
+:class:`~toyaudit.ingest.conversation.Conversation`.
 
 User-visible limits:
 
@@ -19,35 +27,25 @@ User-visible limits:
 * At most 4096 connections are tracked at once; the least recently active is
   closed (and its messages delivered) to make room. A connection closed this
   way and seen again later is read as if the capture had started mid-stream.
-* After a TLS ClientHello, and for streams that are neither HTTP nor TLS, the
-  bytes are dropped unread, so memory stays flat for long captures.
+* After the clear TLS handshake messages, and on the server side of MQTT and
+  DNS, the bytes are dropped unread, so memory stays flat for long captures.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict, deque
-from dataclasses import replace
+from collections import OrderedDict
 
 from toyaudit.ingest import http
+from toyaudit.ingest.conversation import Conversation, TlsConsumerFactory
 from toyaudit.ingest.decode import format_address
-from toyaudit.ingest.records import (
-    Endpoint,
-    Evidence,
-    HttpRequest,
-    HttpResponse,
-    Observation,
-    TlsClientHello,
-    Transport,
-)
-from toyaudit.ingest.streambuf import Headers, MessageSink, StreamBuffer
-from toyaudit.ingest.tls import (
-    DONE,
-    MORE,
-    ClientHello,
-    extract_client_hello,
-    looks_like_client_hello,
-)
+from toyaudit.ingest.dns import DnsStreamReader
+from toyaudit.ingest.mqtt import MqttReader, looks_like_connect
+from toyaudit.ingest.payload import RawStreamReader
+from toyaudit.ingest.records import Endpoint, Observation
+from toyaudit.ingest.streambuf import StreamBuffer
+from toyaudit.ingest.tlsstream import TlsReader, record_header
+from toyaudit.ingest.websocket import Deflate, WebSocketReader
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +53,6 @@ MAX_CONNECTIONS = 4096
 """Connections tracked at once before the least recently active is closed."""
 MAX_OUT_OF_ORDER = 1 << 20
 """Bytes waiting behind a hole, per direction, before the hole is skipped."""
-MAX_WAITING = 32
-"""Requests (or responses) held per connection waiting for their other half."""
 
 FIN = 0x01
 SYN = 0x02
@@ -66,40 +62,32 @@ ACK = 0x10
 _MASK = 0xFFFFFFFF
 _HALF = 1 << 31
 _CLASSIFY, _PARSE, _DROP, _CLOSED = range(4)
-_TLS = "tls"
 _NO_FIN = 1 << 62
+_DNS_PORT = 53
+
+# What a direction's first bytes say it carries.
+TLS_CLIENT = "tls-client"
+TLS_SERVER = "tls-server"
+TLS_RECORDS = "tls"
+"""TLS records that start with neither hello: a capture begun mid-connection."""
+MQTT = "mqtt"
+MQTT_SERVER = "mqtt-server"
+DNS_QUERIES = "dns-queries"
+DNS_ANSWERS = "dns-answers"
+_CLIENT_KINDS = frozenset({TLS_CLIENT, http.REQUEST, MQTT, DNS_QUERIES})
+_SERVER_KINDS = frozenset({TLS_SERVER, http.RESPONSE, MQTT_SERVER, DNS_ANSWERS})
 
 ConnectionKey = tuple[bytes, int, bytes, int]
 
-
-class _HelloReader:
-    """Reads the ClientHello at the start of a TLS client stream, then stops."""
-
-    def __init__(self, sink: MessageSink) -> None:
-        self.sink = sink
-        self.alive = True
-
-    def feed(self, buffer: StreamBuffer) -> None:
-        """Parse the ClientHello once all the records carrying it are in."""
-        state, used, hello = extract_client_hello(buffer.data)
-        if state == MORE:
-            return
-        frames: list[int] = []
-        buffer.take(used, frames)
-        if state == DONE and hello is not None:
-            self.sink.add_client_hello(hello, frames)
-        self.alive = False
-
-    def gap(self) -> None:
-        """Lost bytes inside the hello: give up on it."""
-        self.alive = False
-
-    def close(self) -> None:
-        """The stream ended before the hello was complete."""
-        self.alive = False
-
-
-Reader = http.RequestReader | http.ResponseReader | _HelloReader
+Reader = (
+    http.RequestReader
+    | http.ResponseReader
+    | TlsReader
+    | DnsStreamReader
+    | MqttReader
+    | WebSocketReader
+    | RawStreamReader
+)
 
 
 class _Direction:
@@ -223,31 +211,34 @@ class _Direction:
         """Let the reader (or the classifier) look at the new bytes."""
         if self.state == _CLASSIFY:
             self._classify(final=False)
-        if self.state == _PARSE and self.reader is not None:
-            self.reader.feed(self.buffer)
-            if not self.reader.alive:
+        while self.state == _PARSE and self.reader is not None:
+            reader = self.reader
+            reader.feed(self.buffer)
+            if self.reader is not reader:
+                continue  # the protocol changed (an upgrade): read on with the new one
+            if not reader.alive:
                 self._release(_DROP)
+            return
+
+    def switch(self, reader: Reader, deliver: bool) -> None:
+        """Read on with ``reader`` from the next byte on (after an upgrade)."""
+        if self.state >= _DROP:
+            return
+        self.reader = reader
+        self.state = _PARSE
+        if deliver:
+            self._deliver()
 
     def _classify(self, final: bool) -> None:
         """Choose the reader from the first bytes of the stream."""
         data = self.buffer.data
         if not data and not final:
             return
-        hello = looks_like_client_hello(data)
-        kind = _TLS if hello else http.detect(data, self.mid_stream)
-        if hello is None and kind == http.OTHER and not final:
-            return
+        kind = self.connection.recognise(self.side, data, self.mid_stream, final)
         if kind is None:
-            if not final:
-                return
-            kind = http.OTHER
+            return
         self.connection.classified(self.side, kind)
-        if kind == _TLS:
-            self.reader = _HelloReader(self.connection)
-        elif kind == http.REQUEST:
-            self.reader = http.RequestReader(self.connection)
-        elif kind == http.RESPONSE:
-            self.reader = http.ResponseReader(self.connection)
+        self.reader = self.connection.reader_for(self.side, kind)
         self.state = _PARSE if self.reader is not None else _DROP
         if self.state == _DROP:
             self._release(_DROP)
@@ -261,7 +252,7 @@ class _Direction:
 
 
 class Connection:
-    """Both directions of one TCP connection and the messages between them."""
+    """Both directions of one TCP connection and the readers that read them."""
 
     def __init__(
         self, reassembler: Reassembler, key: ConnectionKey, side: int, flags: int
@@ -275,9 +266,9 @@ class Connection:
         else:
             self.client_side = side
         self.roles_fixed = False
+        self.kinds: list[str | None] = [None, None]
         self.directions = (_Direction(self, 0), _Direction(self, 1))
-        self.requests: deque[HttpRequest] = deque()
-        self.responses: deque[tuple[HttpResponse, list[int]]] = deque()
+        self.conversation = Conversation(self)
         self.closed = False
 
     def segment(
@@ -298,11 +289,34 @@ class Connection:
         if self.directions[1 - side].state >= _DROP and direction.state >= _DROP:
             self.close()
 
+    def recognise(
+        self, side: int, stream_start: bytearray, mid_stream: bool, final: bool
+    ) -> str | None:
+        """What the first bytes of ``side``'s stream carry; None to wait for more."""
+        other = self.kinds[1 - side]
+        if _DNS_PORT in (self.ends[0][1], self.ends[1][1]):
+            # DNS over TCP has no magic: the side that sends to port 53 asks.
+            return DNS_QUERIES if self.ends[1 - side][1] == _DNS_PORT else DNS_ANSWERS
+        tls = _tls_kind(stream_start)
+        if tls is not None:
+            return tls
+        mqtt = looks_like_connect(stream_start)
+        if mqtt:
+            return MQTT
+        if other == MQTT:
+            return MQTT_SERVER
+        kind = http.detect(stream_start, mid_stream)
+        undecided = kind is None or mqtt is None or _tls_undecided(stream_start)
+        if undecided and not final:
+            return None
+        return http.OTHER if kind is None else kind
+
     def classified(self, side: int, kind: str) -> None:
         """Fix the roles from content: who sends requests or hellos is the client."""
-        if kind in (_TLS, http.REQUEST):
+        self.kinds[side] = kind
+        if kind in _CLIENT_KINDS:
             client = side
-        elif kind == http.RESPONSE:
+        elif kind in _SERVER_KINDS:
             client = 1 - side
         else:
             return
@@ -312,19 +326,49 @@ class Connection:
             self.client_side = client
             self.roles_fixed = True
 
+    def reader_for(self, side: int, kind: str) -> Reader | None:
+        """The reader for a direction of ``kind``; None to drop its bytes."""
+        conversation = self.conversation
+        if kind in (TLS_CLIENT, TLS_SERVER, TLS_RECORDS):
+            return TlsReader(conversation, side == self.client_side)
+        if kind == http.REQUEST:
+            return http.RequestReader(conversation)
+        if kind == http.RESPONSE:
+            return http.ResponseReader(conversation)
+        if kind == MQTT:
+            return MqttReader(conversation)
+        if kind == DNS_QUERIES:
+            return DnsStreamReader(conversation)
+        if kind == http.OTHER:
+            return RawStreamReader(conversation, side)
+        return None
+
+    def upgrade_to_websocket(self, deflate: Deflate | None) -> None:
+        """Read both directions as WebSocket frames from their next byte on."""
+        logger.debug("connection upgraded to WebSocket")
+        for direction in self.directions:
+            from_client = direction.side == self.client_side
+            reader = WebSocketReader(self.conversation, from_client, deflate)
+            # The server's direction is inside its reader's feed; the client's
+            # waits with the bytes sent after the upgrade request.
+            direction.switch(reader, deliver=from_client)
+
+    def resume_requests(self) -> None:
+        """An upgrade was refused: the client's requests go on as HTTP."""
+        reader = self.directions[self.client_side].reader
+        if isinstance(reader, http.RequestReader):
+            reader.resume()
+            self.directions[self.client_side].switch(reader, deliver=True)
+
     def close(self) -> None:
-        """End both directions and deliver every request still held."""
+        """End both directions and deliver every message still held."""
         if self.closed:
             return
         self.closed = True
         for direction in self.directions:
             if direction.state < _DROP:
                 direction.finish()
-        while self.requests:
-            self.reassembler.ready.append(self.requests.popleft())
-        if self.responses:
-            logger.debug("%d responses without a request dropped", len(self.responses))
-            self.responses.clear()
+        self.conversation.close()
 
     def endpoints(self) -> tuple[Endpoint, Endpoint]:
         """(client, server) endpoints of the connection."""
@@ -335,80 +379,23 @@ class Connection:
             Endpoint(format_address(server[0]), server[1]),
         )
 
-    def add_request(
-        self,
-        head: tuple[str, str, Headers],
-        body: bytes,
-        frames: list[int],
-        truncated: bool,
-    ) -> None:
-        """Hold a request until its response arrives (or pair it at once)."""
-        method, target, headers = head
-        client, server = self.endpoints()
-        authority, path, query = http.split_target(target)
-        host_header = http.header_value(headers, "host") or authority or ""
-        request = HttpRequest(
-            evidence=Evidence(self.reassembler.name, tuple(sorted(set(frames)))),
-            client=client,
-            server=server,
-            transport=Transport.PLAINTEXT,
-            method=method,
-            host=http.host_without_port(host_header) or server.ip,
-            path=path,
-            query=query,
-            headers=headers,
-            body=body,
-            truncated=truncated,
-        )
-        if self.responses:
-            response, response_frames = self.responses.popleft()
-            self._pair(request, response, response_frames)
-            return
-        self.requests.append(request)
-        if len(self.requests) > MAX_WAITING:
-            self.reassembler.ready.append(self.requests.popleft())
 
-    def add_response(
-        self, head: tuple[int, Headers], body: bytes, frames: list[int]
-    ) -> None:
-        """Attach a response to the oldest request still waiting for one."""
-        response = HttpResponse(status=head[0], headers=head[1], body=body)
-        if self.requests:
-            self._pair(self.requests.popleft(), response, frames)
-            return
-        self.responses.append((response, list(frames)))
-        if len(self.responses) > MAX_WAITING:
-            self.responses.popleft()
+def _tls_kind(stream_start: bytearray) -> str | None:
+    """Which TLS hello (or mid-connection record) the stream starts with."""
+    header = record_header(stream_start)
+    if header is None:
+        return None
+    if header[0] == 22 and len(stream_start) >= 6:
+        if stream_start[5] == 1:
+            return TLS_CLIENT
+        if stream_start[5] == 2:
+            return TLS_SERVER
+    return TLS_RECORDS if header[0] in (20, 21, 23) else None
 
-    def response_method(self) -> str | None:
-        """Method of the oldest request still waiting for its response."""
-        return self.requests[0].method if self.requests else None
 
-    def add_client_hello(self, hello: ClientHello, frames: list[int]) -> None:
-        """Deliver a TLS ClientHello observation."""
-        client, server = self.endpoints()
-        self.reassembler.ready.append(
-            TlsClientHello(
-                evidence=Evidence(self.reassembler.name, tuple(sorted(set(frames)))),
-                client=client,
-                server=server,
-                sni=hello.sni,
-                legacy_version=hello.legacy_version,
-                supported_versions=hello.supported_versions,
-                cipher_suites=hello.cipher_suites,
-                alpn=hello.alpn,
-            )
-        )
-
-    def _pair(
-        self, request: HttpRequest, response: HttpResponse, frames: list[int]
-    ) -> None:
-        """Deliver a request with its response; evidence covers both."""
-        packets = tuple(sorted(set(request.evidence.packets).union(frames)))
-        evidence = Evidence(request.evidence.file, packets)
-        self.reassembler.ready.append(
-            replace(request, response=response, evidence=evidence)
-        )
+def _tls_undecided(stream_start: bytearray) -> bool:
+    """Whether too few bytes arrived to tell a TLS record header from others."""
+    return len(stream_start) < 6 and bytes(stream_start[:1]) in (b"", b"\x16", b"\x17")
 
 
 class Reassembler:
@@ -416,11 +403,18 @@ class Reassembler:
 
     Feed it segments with :meth:`segment`; finished observations collect in
     :attr:`ready`, which the caller empties. :meth:`close_all` ends every
-    connection at the end of the file.
+    connection at the end of the file. ``tls_consumer_factory``, when given,
+    is asked once per TLS connection for a consumer of its records: TLS
+    decryption plugs in there (see
+    :class:`~toyaudit.ingest.tlsstream.TlsRecordConsumer`).
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(
+        self, name: str, tls_consumer_factory: TlsConsumerFactory | None = None
+    ) -> None:
         self.name = name
+        self.tls_consumer_factory = tls_consumer_factory
+        """Makes the TLS record consumer of each TLS connection (decryption)."""
         self.connections: OrderedDict[ConnectionKey, Connection] = OrderedDict()
         self.ready: list[Observation] = []
         self.holes = 0

@@ -1,9 +1,12 @@
-"""Find and parse the TLS ClientHello at the start of a client's stream.
+"""Parse the TLS handshake messages that travel in clear.
 
-The ClientHello travels in clear before encryption starts (RFC 8446 §4.1.2,
-RFC 5246 §7.4.1.2). It may span several TLS records and several TCP segments;
-:func:`extract_client_hello` gathers the handshake message from the records
-at the start of the stream and :func:`parse_client_hello` reads its fields.
+The ClientHello and ServerHello travel in clear before encryption starts
+(RFC 8446 §4.1.2-4.1.3, RFC 5246 §7.4.1.2-7.4.1.3), and up to TLS 1.2 so does
+the server's Certificate message (RFC 5246 §7.4.2). They may span several
+TLS records and several TCP segments; :mod:`toyaudit.ingest.tlsstream`
+gathers the handshake messages from the records, and the functions here
+read their fields. :func:`extract_client_hello` gathers and reads a
+ClientHello from the start of a stream in one call.
 
 User-visible limits: only the first ClientHello of a connection is read (a
 HelloRetryRequest's second ClientHello is not); a ClientHello larger than
@@ -38,6 +41,14 @@ _EXTENSION_SUPPORTED_VERSIONS = 43
 _HOST_NAME = 0
 
 
+_EXTENSION_SIGNATURE_ALGORITHMS = 13
+_MAX_CERTIFICATES = 16
+_HELLO_RETRY_RANDOM = bytes.fromhex(
+    "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
+)
+"""The ServerHello random that marks a HelloRetryRequest (RFC 8446 §4.1.3)."""
+
+
 class ClientHello(NamedTuple):
     """The fields of a ClientHello that the audit looks at."""
 
@@ -46,6 +57,21 @@ class ClientHello(NamedTuple):
     sni: str | None
     supported_versions: tuple[int, ...]
     alpn: tuple[str, ...]
+    extensions: tuple[int, ...] = ()
+    """Extension types in the order the client sent them."""
+    signature_algorithms: tuple[int, ...] = ()
+    """The ``signature_algorithms`` extension's list, in the client's order."""
+
+
+class ServerHello(NamedTuple):
+    """What a ServerHello says was negotiated."""
+
+    version: int
+    """``supported_versions`` if the server sent it, else ``legacy_version``."""
+    cipher_suite: int
+    alpn: str | None
+    retry: bool
+    """True for a HelloRetryRequest, which asks for a second ClientHello."""
 
 
 def looks_like_client_hello(stream_start: bytes | bytearray) -> bool | None:
@@ -118,19 +144,85 @@ def _read_client_hello(cursor: Cursor) -> ClientHello:
     sni: str | None = None
     supported_versions: tuple[int, ...] = ()
     alpn: tuple[str, ...] = ()
+    signature_algorithms: tuple[int, ...] = ()
+    types: list[int] = []
     extensions = cursor.vector(2) if cursor.remaining() else Cursor(b"")
     while extensions.remaining() >= 4:
         extension_type = extensions.integer(2)
         extension = extensions.vector(2)
+        types.append(extension_type)
         if extension_type == _EXTENSION_SERVER_NAME and sni is None:
             sni = _server_name(extension)
         elif extension_type == _EXTENSION_ALPN:
             alpn = _alpn(extension)
         elif extension_type == _EXTENSION_SUPPORTED_VERSIONS:
-            versions = extension.vector(1)
-            count = versions.remaining() // 2
-            supported_versions = tuple(versions.integer(2) for _ in range(count))
-    return ClientHello(legacy_version, cipher_suites, sni, supported_versions, alpn)
+            supported_versions = _integers(extension.vector(1))
+        elif extension_type == _EXTENSION_SIGNATURE_ALGORITHMS:
+            signature_algorithms = _integers(extension.vector(2))
+    return ClientHello(
+        legacy_version,
+        cipher_suites,
+        sni,
+        supported_versions,
+        alpn,
+        tuple(types),
+        signature_algorithms,
+    )
+
+
+def parse_server_hello(body: bytes) -> ServerHello | None:
+    """Read a ServerHello handshake body (after its 4-byte header).
+
+    Returns None when a field runs past its end.
+    """
+    try:
+        return _read_server_hello(Cursor(body))
+    except MalformedPayloadError as error:
+        logger.debug("malformed ServerHello: %s", error)
+        return None
+
+
+def _read_server_hello(cursor: Cursor) -> ServerHello:
+    """Walk the ServerHello fields in RFC 8446 §4.1.3 order."""
+    version = cursor.integer(2)
+    retry = cursor.raw(32) == _HELLO_RETRY_RANDOM
+    cursor.vector(1)  # legacy_session_id_echo
+    cipher_suite = cursor.integer(2)
+    cursor.integer(1)  # legacy_compression_method
+    alpn: str | None = None
+    extensions = cursor.vector(2) if cursor.remaining() else Cursor(b"")
+    while extensions.remaining() >= 4:
+        extension_type = extensions.integer(2)
+        extension = extensions.vector(2)
+        if extension_type == _EXTENSION_SUPPORTED_VERSIONS:
+            version = extension.integer(2)  # the server names exactly one
+        elif extension_type == _EXTENSION_ALPN:
+            names = _alpn(extension)
+            alpn = names[0] if names else None
+    return ServerHello(version, cipher_suite, alpn, retry)
+
+
+def parse_certificates(body: bytes) -> tuple[bytes, ...]:
+    """The DER certificates of a TLS 1.2 Certificate message body, leaf first.
+
+    Reads the ``certificate_list`` of RFC 5246 §7.4.2 (each entry a 3-byte
+    length and the DER bytes); stops at the first entry that runs past the
+    end, keeping those before it, and after :data:`_MAX_CERTIFICATES`.
+    """
+    certificates: list[bytes] = []
+    try:
+        entries = Cursor(body).vector(3)
+        while entries.remaining() >= 3 and len(certificates) < _MAX_CERTIFICATES:
+            entry = entries.vector(3)
+            certificates.append(entry.raw(entry.remaining()))
+    except MalformedPayloadError as error:
+        logger.debug("malformed Certificate message: %s", error)
+    return tuple(certificates)
+
+
+def _integers(field: Cursor) -> tuple[int, ...]:
+    """A vector of 16-bit values, such as versions or algorithm codes."""
+    return tuple(field.integer(2) for _ in range(field.remaining() // 2))
 
 
 def _server_name(extension: Cursor) -> str | None:

@@ -88,6 +88,8 @@ class Reassembler:
         self, key: Hashable, fragment: bytes, frame: int
     ) -> L2capFrame | None:
         """Take a continuation fragment; return the frame when it completes."""
+        if not fragment:
+            return None
         partial = self.open.pop(key, None)
         if partial is None:
             self.orphans += 1
@@ -115,7 +117,9 @@ class Reassembler:
             return None
         if partial.remaining < 0:
             logger.debug("frame %d: L2CAP fragment longer than its frame", frame)
-        return L2capFrame(partial.channel, bytes(partial.payload), tuple(partial.frames))
+        return L2capFrame(
+            partial.channel, bytes(partial.payload), tuple(partial.frames)
+        )
 
     def _lose(self, frame: int) -> None:
         self.cut += 1

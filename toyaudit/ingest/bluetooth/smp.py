@@ -81,7 +81,9 @@ def pairing_method(
     secure = initiator.secure_connections and responder.secure_connections
 
     # 2. OOB: legacy needs both OOB flags, SC either one.
-    if (initiator.oob and responder.oob) or (secure and (initiator.oob or responder.oob)):
+    if (initiator.oob and responder.oob) or (
+        secure and (initiator.oob or responder.oob)
+    ):
         return PairingMethod.OUT_OF_BAND, secure
 
     # 3. Neither side asks for MITM protection: Just Works.
