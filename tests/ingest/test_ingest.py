@@ -14,7 +14,7 @@ from scapy.utils import PcapNgWriter, wrpcap
 from toyaudit.errors import IngestError
 from toyaudit.ingest import read_evidence, read_session
 from toyaudit.ingest.records import BleAdvertisement, Coverage, DnsQuery
-from toyaudit.session import Session, Toy
+from toyaudit.session import Session, Toy, open_evidence, seal_session
 
 QUERY = Ether() / IP() / UDP(dport=53) / DNS(qd=[DNSQR(qname="toy.example")])
 
@@ -79,7 +79,7 @@ def test_ingest_refuses_unknown_format(tmp_path: Path) -> None:
         list(read_evidence(path, "traffic.pcap", Coverage()))
 
     assert raised.value.message.startswith("traffic.pcap: unknown file format")
-    assert "expected pcap, pcapng or a mitmproxy flow file" in raised.value.message
+    assert "expected pcap, pcapng, a mitmproxy flow file, HAR" in raised.value.message
     assert "editcap" in raised.value.hint
 
 
@@ -97,3 +97,28 @@ def test_ingest_notes_empty_file(tmp_path: Path) -> None:
 
     assert list(read_evidence(path, "flows.mitm", coverage)) == []
     assert coverage.problems == ["flows.mitm: empty file; nothing was recorded in it"]
+
+
+def test_ingest_loose_folder_skips_files_that_are_no_capture(tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "README.txt").write_text("notes about the toy\n")
+    coverage = Coverage()
+
+    observations = list(read_session(open_evidence(folder), coverage))
+
+    assert observations == []
+    assert coverage.problems == ["README.txt: skipped, not a capture toyaudit reads"]
+
+
+def test_ingest_sealed_session_refuses_files_that_are_no_capture(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "session"
+    folder.mkdir()
+    (folder / "session.yaml").write_text("toy: {name: Bear}\n")
+    (folder / "notes.txt").write_text("notes about the toy\n")
+    seal_session(folder)
+
+    with pytest.raises(IngestError, match="notes.txt: unknown file format"):
+        list(read_session(open_evidence(folder), Coverage()))

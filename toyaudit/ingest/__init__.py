@@ -41,6 +41,7 @@ from toyaudit.ingest.bluetooth import (
 )
 from toyaudit.ingest.flows import read_flows
 from toyaudit.ingest.har import looks_like_har, read_har
+from toyaudit.ingest.keylog import KeyLog
 from toyaudit.ingest.packets import read_capture
 from toyaudit.ingest.pcapfile import PCAP_MAGICS, PCAPNG_MAGIC, ProgressCallback
 from toyaudit.ingest.records import Coverage, Observation
@@ -61,15 +62,40 @@ def read_session(
 ) -> Iterator[Observation]:
     """Yield the observations of every evidence file of ``session``, in order.
 
-    Files that are not analysed yet are recorded in ``coverage`` as skipped.
+    TLS key logs among the evidence are read first, so that every capture of
+    the session is decrypted with them. In loose captures (no session folder),
+    files of no known format are skipped with a note; in a sealed session they
+    are an error, since the manifest says they are evidence.
     """
+    keylog = KeyLog()
+    keylog_names = [
+        name for name in session.evidence if looks_like_keylog(session.path / name)
+    ]
+    for name in keylog_names:
+        keylog.add_file(session.path / name)
+        coverage.files_read.append(name)
+    _note_keylog_problems(keylog, coverage)
     for name in session.evidence:
-        if looks_like_keylog(session.path / name):
-            # TODO: hand key logs to the TLS decryptor; until then TLS traffic
-            # stays opaque even when its keys are in the session.
-            coverage.skip(f"{name}: TLS key log found but not used yet")
+        if name in keylog_names:
             continue
-        yield from read_evidence(session.path / name, name, coverage, progress)
+        try:
+            yield from read_evidence(
+                session.path / name, name, coverage, progress, keylog
+            )
+        except UnknownFormatError as error:
+            if session.sealed:
+                raise
+            coverage.skip(f"{name}: skipped, not a capture toyaudit reads")
+            logger.info("%s", error)
+
+
+def _note_keylog_problems(keylog: KeyLog, coverage: Coverage) -> None:
+    if keylog.malformed:
+        places = ", ".join(keylog.malformed_examples)
+        coverage.skip(
+            f"{keylog.malformed} key log lines could not be read (first at {places}); "
+            "connections needing them stay encrypted"
+        )
 
 
 _KEYLOG_LABELS = (
@@ -100,13 +126,18 @@ def looks_like_keylog(path: Path) -> bool:
 
 
 def read_evidence(
-    path: Path, name: str, coverage: Coverage, progress: ProgressCallback | None = None
+    path: Path,
+    name: str,
+    coverage: Coverage,
+    progress: ProgressCallback | None = None,
+    keylog: KeyLog | None = None,
 ) -> Iterator[Observation]:
     """Yield the observations of one evidence file, recognised by its first bytes.
 
     ``name`` is what goes into every :class:`Evidence` (the file name relative
     to the session). Raises :class:`IngestError` when the file cannot be
-    opened or is in no format toyaudit reads.
+    opened or is in no format toyaudit reads. ``keylog`` holds TLS secrets to
+    decrypt packet captures with.
     """
     try:
         stream = path.open("rb", buffering=1 << 20)
@@ -117,7 +148,7 @@ def read_evidence(
             f"check that {path} exists and is readable by the current user",
         ) from error
     with stream:
-        yield from _read_stream(stream, name, coverage, total, progress)
+        yield from _read_stream(stream, name, coverage, total, progress, keylog)
 
 
 def _read_stream(
@@ -126,6 +157,7 @@ def _read_stream(
     coverage: Coverage,
     total: int,
     progress: ProgressCallback | None,
+    keylog: KeyLog | None = None,
 ) -> Iterator[Observation]:
     """Choose the reader by the file's magic bytes and run it."""
     try:
@@ -143,7 +175,9 @@ def _read_stream(
     if head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC:
         coverage.files_read.append(name)
         yield from _guard_os_errors(
-            name, coverage, read_capture(stream, name, coverage, total, progress)
+            name,
+            coverage,
+            read_capture(stream, name, coverage, total, progress, keylog),
         )
     elif _FLOW_FILE_START.match(head):
         coverage.files_read.append(name)
@@ -166,12 +200,17 @@ def _read_stream(
             name, coverage, read_har(stream, name, coverage, total, progress)
         )
     else:
-        raise IngestError(
+        raise UnknownFormatError(
             f"{name}: unknown file format (starts with {head[:8].hex()}); "
-            "expected pcap, pcapng or a mitmproxy flow file",
+            "expected pcap, pcapng, a mitmproxy flow file, HAR, btsnoop, "
+            "ble.jsonl or a TLS key log",
             "convert other captures with 'editcap -F pcapng', "
             "or save mitmproxy flows with 'mitmdump -w'",
         )
+
+
+class UnknownFormatError(IngestError):
+    """A file is in no format toyaudit reads."""
 
 
 def _guard_os_errors(

@@ -32,7 +32,6 @@ from toyaudit.ingest.records import (
     RawPayload,
     TlsClientHello,
     TlsServerHello,
-    Transport,
     WebSocketMessage,
 )
 from toyaudit.ingest.streambuf import Headers
@@ -101,7 +100,7 @@ class Conversation:
             evidence=self._evidence(frames),
             client=client,
             server=server,
-            transport=Transport.PLAINTEXT,
+            transport=self.connection.reassembler.transport,
             method=method,
             host=http.host_without_port(host_header) or server.ip,
             path=path,
@@ -214,7 +213,7 @@ class Conversation:
                 evidence=self._evidence(frames),
                 client=client,
                 server=server,
-                transport=Transport.PLAINTEXT,
+                transport=self.connection.reassembler.transport,
                 packet_type=packet.packet_type,
                 protocol_level=packet.protocol_level,
                 client_id=packet.client_id,
@@ -236,7 +235,7 @@ class Conversation:
                 evidence=self._evidence(frames),
                 client=client,
                 server=server,
-                transport=Transport.PLAINTEXT,
+                transport=self.connection.reassembler.transport,
                 host=host,
                 path=path,
                 from_client=from_client,
@@ -267,5 +266,6 @@ class Conversation:
                 size=size,
                 payload=sample if kind == PayloadKind.PLAINTEXT else b"",
                 media_type=media_type,
+                transport=self.connection.reassembler.transport,
             )
         )

@@ -23,7 +23,9 @@ from typing import BinaryIO
 from toyaudit.ingest import ieee80211
 from toyaudit.ingest.bluetooth import BLUETOOTH_LINKTYPES, BluetoothDecoder
 from toyaudit.ingest.decode import LINKTYPES, TCP, UDP, decode_frame
+from toyaudit.ingest.decrypted import decryption_factory
 from toyaudit.ingest.fragments import FragmentTable
+from toyaudit.ingest.keylog import KeyLog
 from toyaudit.ingest.pcapfile import ProgressCallback, read_frames
 from toyaudit.ingest.records import Coverage, Observation
 from toyaudit.ingest.tcp import Reassembler
@@ -38,14 +40,20 @@ def read_capture(
     coverage: Coverage,
     total: int,
     progress: ProgressCallback | None = None,
+    keylog: KeyLog | None = None,
 ) -> Iterator[Observation]:
     """Yield the observations of the pcap or pcapng file read from ``stream``.
+
+    TLS connections are decrypted when ``keylog`` (or a Decryption Secrets
+    Block in the file itself) holds their secrets (:mod:`.decrypted`).
 
     ``name`` goes into every :class:`Evidence`; ``total`` is the file size, for
     progress. Raises :class:`IngestError` only when the file header is
     unreadable; later damage ends the file with a coverage note.
     """
-    reassembler = Reassembler(name)
+    keylog = keylog if keylog is not None else KeyLog()
+    undecrypted: list[str] = []
+    reassembler = Reassembler(name, decryption_factory(name, keylog, undecrypted))
     ready = reassembler.ready
     ignored: Counter[int] = Counter()
     """Frames not decoded, by link type (-1 for unsupported protocols)."""
@@ -54,7 +62,7 @@ def read_capture(
     fragments = FragmentTable()
     wifi: Counter[str] = Counter()
     for number, linktype, timestamp, frame in read_frames(
-        stream, name, coverage, total, progress
+        stream, name, coverage, total, progress, keylog.add_decryption_secrets
     ):
         if linktype in BLUETOOTH_LINKTYPES:
             bluetooth = bluetooth or BluetoothDecoder(name)
@@ -101,6 +109,19 @@ def read_capture(
     for note in bluetooth.finish() if bluetooth is not None else ():
         coverage.skip(note)
     _note_losses(name, coverage, reassembler, ignored)
+    _note_undecrypted(name, coverage, undecrypted)
+
+
+def _note_undecrypted(name: str, coverage: Coverage, problems: list[str]) -> None:
+    """One note per TLS connection that was not decrypted, the first few only."""
+    shown = 5
+    for problem in problems[:shown]:
+        coverage.skip(problem)
+    if len(problems) > shown:
+        coverage.skip(
+            f"{name}: {len(problems) - shown} more TLS connections were not "
+            "decrypted for the same kinds of reasons"
+        )
 
 
 def _note_losses(

@@ -42,7 +42,7 @@ from toyaudit.ingest.decode import format_address
 from toyaudit.ingest.dns import DnsStreamReader
 from toyaudit.ingest.mqtt import MqttReader, looks_like_connect
 from toyaudit.ingest.payload import RawStreamReader
-from toyaudit.ingest.records import Endpoint, Observation
+from toyaudit.ingest.records import Endpoint, Observation, Transport
 from toyaudit.ingest.streambuf import StreamBuffer
 from toyaudit.ingest.tlsstream import TlsReader, record_header
 from toyaudit.ingest.websocket import Deflate, WebSocketReader
@@ -410,9 +410,14 @@ class Reassembler:
     """
 
     def __init__(
-        self, name: str, tls_consumer_factory: TlsConsumerFactory | None = None
+        self,
+        name: str,
+        tls_consumer_factory: TlsConsumerFactory | None = None,
+        transport: Transport = Transport.PLAINTEXT,
     ) -> None:
         self.name = name
+        self.transport = transport
+        """How the streams it reads travelled: TLS for decrypted streams."""
         self.tls_consumer_factory = tls_consumer_factory
         """Makes the TLS record consumer of each TLS connection (decryption)."""
         self.connections: OrderedDict[ConnectionKey, Connection] = OrderedDict()

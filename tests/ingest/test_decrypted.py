@@ -1,0 +1,158 @@
+"""A pcap plus its key log is audited as if it were plaintext.
+
+The test runs a real TLS session between two in-memory OpenSSL endpoints,
+writes what crossed the wire into a pcap with toyaudit.synth, and reads the
+pcap back through ingest with and without the key log OpenSSL wrote.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ssl
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from toyaudit.ingest import read_session
+from toyaudit.ingest.records import Coverage, HttpRequest, Observation, Transport
+from toyaudit.session import open_evidence
+from toyaudit.synth import Host, PcapWriter, TcpConversation, http_request
+
+TOY = Host("02:1a:7d:5e:33:c1", "192.168.4.23")
+CLOUD = Host("02:00:5e:c0:04:01", "203.0.113.20")
+REQUEST = http_request(
+    "POST", "voice.toy.test", "/v2/profile", {"Content-Type": "application/json"},
+    b'{"child_name": "Quill Tester"}',
+)  # fmt: skip
+
+
+def _certificate(folder: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "voice.toy.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "cert.pem").write_bytes(
+        certificate.public_bytes(serialization.Encoding.PEM)
+    )
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+
+def _tls_wire(folder: Path, version: ssl.TLSVersion) -> list[tuple[bool, bytes]]:
+    """Run a TLS session in memory; return what each side put on the wire."""
+    _certificate(folder)
+    client_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client_context.check_hostname = False
+    client_context.verify_mode = ssl.CERT_NONE
+    client_context.maximum_version = version
+    client_context.keylog_filename = str(folder / "capture.keys")
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    bios = [ssl.MemoryBIO() for _ in range(4)]
+    client = client_context.wrap_bio(bios[0], bios[1], server_hostname="voice.toy.test")
+    server = server_context.wrap_bio(bios[2], bios[3], server_side=True)
+    wire: list[tuple[bool, bytes]] = []
+
+    def pump() -> None:
+        for from_client, source, target in ((True, 1, 2), (False, 3, 0)):
+            chunk = bios[source].read()
+            if chunk:
+                wire.append((from_client, chunk))
+                bios[target].write(chunk)
+
+    for _round in range(6):
+        for end in (client, server):
+            try:
+                end.do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+        pump()
+    client.write(REQUEST)
+    pump()
+    assert server.read(1 << 16) == REQUEST
+    server.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    pump()
+    return wire
+
+
+def _write_pcap(folder: Path, wire: list[tuple[bool, bytes]]) -> Path:
+    conversation = TcpConversation((TOY, 49800), (CLOUD, 443), start=1_764_000_000.0)
+    frames = conversation.open()
+    for from_client, chunk in wire:
+        frames += conversation.send(from_client, chunk)
+    frames += conversation.close()
+    capture = folder / "capture.pcap"
+    with capture.open("wb") as stream:
+        PcapWriter(stream).write_frames(frames)
+    return capture
+
+
+def _read(capture: Path) -> tuple[list[Observation], Coverage]:
+    coverage = Coverage()
+    observations = list(read_session(open_evidence(capture), coverage))
+    return observations, coverage
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2])
+def test_decrypted_pcap_with_keylog_reads_https_request(
+    tmp_path: Path, version: ssl.TLSVersion
+) -> None:
+    capture = _write_pcap(tmp_path, _tls_wire(tmp_path, version))
+
+    observations, coverage = _read(capture)
+
+    [request] = [item for item in observations if isinstance(item, HttpRequest)]
+    assert request.transport is Transport.TLS
+    assert (request.method, request.host, request.path) == (
+        "POST",
+        "voice.toy.test",
+        "/v2/profile",
+    )
+    assert b"Quill Tester" in request.body
+    assert request.response is not None and request.response.status == 200
+    assert request.evidence.packets and min(request.evidence.packets) > 3
+    assert coverage.problems == []
+    assert "capture.keys" in coverage.files_read
+
+
+def test_decrypted_pcap_without_keylog_stays_opaque_and_quiet(tmp_path: Path) -> None:
+    capture = _write_pcap(tmp_path, _tls_wire(tmp_path, ssl.TLSVersion.TLSv1_3))
+    (tmp_path / "capture.keys").unlink()
+
+    observations, coverage = _read(capture)
+
+    assert not any(isinstance(item, HttpRequest) for item in observations)
+    assert coverage.problems == []
+
+
+def test_decrypted_pcap_with_wrong_keylog_says_why(tmp_path: Path) -> None:
+    capture = _write_pcap(tmp_path, _tls_wire(tmp_path, ssl.TLSVersion.TLSv1_3))
+    other = tmp_path / "other"
+    other.mkdir()
+    _tls_wire(other, ssl.TLSVersion.TLSv1_3)
+    (tmp_path / "capture.keys").write_bytes((other / "capture.keys").read_bytes())
+
+    observations, coverage = _read(capture)
+
+    assert not any(isinstance(item, HttpRequest) for item in observations)
+    [problem] = coverage.problems
+    assert "capture.pcap: TLS connection 192.168.4.23:49800" in problem
+    assert "not decrypted" in problem and "client random" in problem

@@ -1,0 +1,144 @@
+"""Read decrypted TLS connections as if they had been sent in plaintext.
+
+When a capture comes with its TLS secrets (a key log beside it, or secrets
+embedded in a pcapng), every TLS connection gets a :class:`DecryptedStream`:
+it hands the connection's records to a :class:`~toyaudit.ingest.tlsdecrypt.TlsDecryptor`
+and feeds the application data it recovers into a second reassembler, which
+recognises HTTP, WebSocket, MQTT and the rest exactly as for plaintext TCP.
+Observations from it are marked as sent inside TLS, and their evidence names
+the frames that carried the encrypted records.
+
+A connection that cannot be decrypted (no secrets for it, an unsupported
+suite, a damaged record) gets one coverage note saying why.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable
+
+from toyaudit.ingest.conversation import TlsConsumerFactory
+from toyaudit.ingest.keylog import KeyLog
+from toyaudit.ingest.records import Endpoint, Observation, Transport
+from toyaudit.ingest.tcp import ACK, FIN, SYN, Reassembler
+from toyaudit.ingest.tlsdecrypt import TlsDecryptor
+from toyaudit.ingest.tlsstream import TlsRecord
+
+logger = logging.getLogger(__name__)
+
+_APPLICATION_DATA = 23
+
+
+class DecryptedStream:
+    """The TLS record consumer of one connection: decrypt, then read as TCP."""
+
+    def __init__(
+        self,
+        name: str,
+        client: Endpoint,
+        server: Endpoint,
+        emit: Callable[[Observation], None],
+        keylog: KeyLog,
+        problems: list[str],
+    ) -> None:
+        self.name = name
+        self.emit = emit
+        self.problems = problems
+        self.decryptor = TlsDecryptor(keylog)
+        self.inner = Reassembler(name, transport=Transport.TLS)
+        self.ends = (_packed(client), _packed(server))
+        self.next_sequence = [1, 1]
+        self.reported = False
+        self.open_directions = {True, False}
+        self.connection = f"{client} -> {server}"
+        # A handshake on the inner connection fixes who is the client.
+        self.inner.segment(self.ends[0], self.ends[1], 0, SYN, b"", 0)
+        self.inner.segment(self.ends[1], self.ends[0], 0, SYN | ACK, b"", 0)
+
+    def record(self, from_client: bool, record: TlsRecord) -> None:
+        """Decrypt one record and feed its application data to the inner reader."""
+        plaintext = self.decryptor.record(
+            from_client, record.content_type, record.version, record.fragment
+        )
+        if plaintext and record.content_type == _APPLICATION_DATA:
+            self._feed(from_client, plaintext, record.frames)
+        self._deliver()
+
+    def gap(self, from_client: bool) -> None:
+        """Lost ciphertext ends decryption of that connection; say so once."""
+        self._report(f"bytes were lost from the {_side(from_client)} records")
+
+    def close(self, from_client: bool) -> None:
+        """End the inner stream and report why decryption stopped, if it did."""
+        source, destination = self._direction(from_client)
+        sequence = self.next_sequence[0 if from_client else 1]
+        self.inner.segment(source, destination, sequence, ACK | FIN, b"", 0)
+        self.open_directions.discard(from_client)
+        if not self.open_directions:
+            self.inner.close_all()
+        self._deliver()
+        if self.decryptor.problem is not None:
+            self._report(self.decryptor.problem)
+
+    def _feed(
+        self, from_client: bool, plaintext: bytes, frames: tuple[int, ...]
+    ) -> None:
+        """Send plaintext on the inner connection, spread over the record's frames."""
+        index = 0 if from_client else 1
+        source, destination = self._direction(from_client)
+        frames = frames or (0,)
+        step = -(-len(plaintext) // len(frames))
+        for number, start in zip(frames, range(0, len(plaintext), step), strict=False):
+            piece = plaintext[start : start + step]
+            self.inner.segment(
+                source, destination, self.next_sequence[index], ACK, piece, number
+            )
+            self.next_sequence[index] = (
+                self.next_sequence[index] + len(piece)
+            ) & 0xFFFFFFFF
+
+    def _direction(
+        self, from_client: bool
+    ) -> tuple[tuple[bytes, int], tuple[bytes, int]]:
+        if from_client:
+            return self.ends[0], self.ends[1]
+        return self.ends[1], self.ends[0]
+
+    def _deliver(self) -> None:
+        for observation in self.inner.ready:
+            self.emit(observation)
+        self.inner.ready.clear()
+
+    def _report(self, problem: str) -> None:
+        if not self.reported:
+            self.reported = True
+            where = f"{self.name}: TLS connection {self.connection}"
+            self.problems.append(f"{where} not decrypted: {problem}")
+
+
+def decryption_factory(
+    name: str, keylog: KeyLog, problems: list[str]
+) -> TlsConsumerFactory:
+    """A factory giving every TLS connection of a capture its decrypting reader.
+
+    Connections that start while the key log is still empty are left alone: a
+    capture without secrets is not a capture whose decryption failed.
+    """
+
+    def make(
+        client: Endpoint, server: Endpoint, emit: Callable[[Observation], None]
+    ) -> DecryptedStream | None:
+        if not len(keylog):
+            return None
+        return DecryptedStream(name, client, server, emit, keylog, problems)
+
+    return make
+
+
+def _packed(endpoint: Endpoint) -> tuple[bytes, int]:
+    return ipaddress.ip_address(endpoint.ip).packed, endpoint.port
+
+
+def _side(from_client: bool) -> str:
+    return "client's" if from_client else "server's"
