@@ -12,7 +12,9 @@ a stable order: content first, then fields in the order they appear.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
+from itertools import chain
 
 from toyaudit.classify.decoders import (
     Field,
@@ -20,6 +22,7 @@ from toyaudit.classify.decoders import (
     content_type_of,
     observation_fields,
 )
+from toyaudit.classify.detectors import Detector
 from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.recipients import RecipientResolver
 from toyaudit.classify.records import Match, Method, Recipient
@@ -31,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 _METHOD_RANK = {method: rank for rank, method in enumerate(Method)}
 _BODY_LOCATION = "request body"
+_APPLICABLE_CACHE = 50_000
+"""Distinct (part, field name) pairs remembered before the cache starts over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,7 @@ class Classifier:
             (rule, rule.content) for rule in rules.detectors if rule.content
         )
         self._fielded = tuple(rule for rule in rules.detectors if not rule.content)
+        self._applicable: dict[tuple[str, str | None], tuple[Detector, ...]] = {}
 
     def recipient_for(self, host: str) -> Recipient:
         """Who a host is: the vendor, a known tracker or processor, or unknown."""
@@ -102,13 +108,26 @@ class Classifier:
             for hit in self._persona.search(field.value)
         ]  # fmt: skip
         ignored = self._rules.decoding.ignored_values
-        for detector in self._fielded:
-            for hit in detector.hits(field, ignored):
+        for detector in self._detectors_for(field.part, field.key):
+            for hit in detector.value_hits(field, ignored):
                 found.append(
                     _Found(field, hit.rule, hit.category_id, hit.method, hit.value,
                            hit.confidence, (hit.value,))
                 )  # fmt: skip
         return found
+
+    def _detectors_for(self, part: str, key: str | None) -> tuple[Detector, ...]:
+        """The detectors that look at a field of this part and name, cached."""
+        place = (part, key)
+        detectors = self._applicable.get(place)
+        if detectors is None:
+            if len(self._applicable) >= _APPLICABLE_CACHE:
+                self._applicable.clear()
+            detectors = tuple(
+                detector for detector in self._fielded if detector.applies(part, key)
+            )
+            self._applicable[place] = detectors
+        return detectors
 
     def _match(
         self, item: _Found, observation: Observation, recipient: Recipient
@@ -139,15 +158,22 @@ def _strongest(found: list[_Found]) -> list[_Found]:
     Repeats of the same persona field in one place (its base64 form, then its
     plain form once decoded) are reported once.
     """
+    by_place: defaultdict[tuple[str, str], list[_Found]] = defaultdict(list)
+    persona_at: defaultdict[str, list[_Found]] = defaultdict(list)
+    for item in found:
+        by_place[(item.field.location, item.category_id)].append(item)
+        if item.method is Method.PERSONA:
+            persona_at[item.field.location].append(item)
     kept: list[_Found] = []
+    kept_at: defaultdict[tuple[str, str], list[_Found]] = defaultdict(list)
     seen: set[tuple[str, str, str, str]] = set()
     for item in found:
         place = (item.field.location, item.category_id)
-        rivals = (other for other in found if _rivals(other, place))
+        rivals = chain(by_place[place], persona_at[place[0]])
         if any(_explains(other, item) for other in rivals):
             continue
         if item.persona_field is None and any(
-            _repeats(other, item) for other in kept if _same_place(other, place)
+            _repeats(other, item) for other in kept_at[place]
         ):
             continue
         if item.persona_field is not None:
@@ -157,18 +183,8 @@ def _strongest(found: list[_Found]) -> list[_Found]:
         if identity not in seen:
             seen.add(identity)
             kept.append(item)
+            kept_at[place].append(item)
     return kept
-
-
-def _rivals(item: _Found, place: tuple[str, str]) -> bool:
-    """Whether ``item`` competes with hits at ``place`` (location, category)."""
-    if item.method is Method.PERSONA:
-        return item.field.location == place[0]
-    return _same_place(item, place)
-
-
-def _same_place(item: _Found, place: tuple[str, str]) -> bool:
-    return (item.field.location, item.category_id) == place
 
 
 def _explains(stronger: _Found, weaker: _Found) -> bool:

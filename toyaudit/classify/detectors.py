@@ -165,10 +165,22 @@ class Detector:
 
     def hits(self, field: Field, ignored_values: frozenset[str]) -> list[Hit]:
         """Pattern or key hits of this detector in one decoded field."""
-        if field.part not in self.parts or self.content is not None:
+        if not self.applies(field.part, field.key):
             return []
-        if self.keys is not None and not self.keys.matches(field.key):
-            return []
+        return self.value_hits(field, ignored_values)
+
+    def applies(self, part: str, key: str | None) -> bool:
+        """Whether the detector looks at fields of this part under this name.
+
+        Depends only on the part and the name, so callers may cache it: the
+        same JSON keys recur in every message a toy sends.
+        """
+        if part not in self.parts or self.content is not None:
+            return False
+        return self.keys is None or self.keys.matches(key)
+
+    def value_hits(self, field: Field, ignored_values: frozenset[str]) -> list[Hit]:
+        """Hits in a field this detector :meth:`applies` to."""
         if self.value is not None:
             found = self.value.find(field.value)
             return [self._hit(Method.PATTERN, value) for value in found]

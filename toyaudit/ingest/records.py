@@ -374,7 +374,7 @@ class Coverage:
     packets: int = 0
     """Packets (frames) read from packet captures."""
     flows: int = 0
-    """Flows read from mitmproxy flow files."""
+    """Flows read from mitmproxy flow files, and entries read from HAR files."""
     problems: list[str] = field(default_factory=list)
     """Input skipped or lost, each naming the file and where it started."""
 
