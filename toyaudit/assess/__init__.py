@@ -54,6 +54,7 @@ _METHOD_STRENGTH = {
 }
 
 _FindingKey = tuple[str, str, Transport]
+_Strength = tuple[int, float, tuple[int, ...], str]
 
 _CONTACT_KINDS = (
     DnsQuery,
@@ -74,6 +75,8 @@ class _OpenFinding:
     transport: Transport
     detections: dict[tuple[object, ...], Detection] = field(default_factory=dict)
     occurrences: int = 0
+    weakest: tuple[tuple[object, ...], _Strength] | None = None
+    """The weakest kept detection and its strength, once the finding is full."""
 
 
 @dataclass(slots=True)
@@ -149,12 +152,20 @@ class Assessor:
         if identity in open_finding.detections:
             return
         open_finding.occurrences += 1
-        open_finding.detections[identity] = detection
-        if len(open_finding.detections) > DETECTIONS_PER_FINDING:
-            weakest = max(
-                open_finding.detections.items(), key=lambda item: _strength(item[1])
-            )
-            del open_finding.detections[weakest[0]]
+        detections = open_finding.detections
+        if len(detections) < DETECTIONS_PER_FINDING:
+            detections[identity] = detection
+            return
+        # Full: replace the weakest kept proof if this one is stronger. The
+        # weakest is remembered until it is replaced, so a long capture costs
+        # one comparison per detection, not a scan of the kept ones.
+        if open_finding.weakest is None:
+            weakest = max(detections, key=lambda kept: _strength(detections[kept]))
+            open_finding.weakest = (weakest, _strength(detections[weakest]))
+        if _strength(detection) < open_finding.weakest[1]:
+            del detections[open_finding.weakest[0]]
+            detections[identity] = detection
+            open_finding.weakest = None
 
     def _close(self, open_finding: _OpenFinding) -> Finding:
         severity, reason = rate(
@@ -190,7 +201,7 @@ def _detection(match: Match) -> Detection:
     )
 
 
-def _strength(detection: Detection) -> tuple[int, float, tuple[int, ...], str]:
+def _strength(detection: Detection) -> _Strength:
     """Sort key: persona hits first, then higher confidence, then earlier evidence."""
     first_packet = detection.evidence.packets[:1]
     return (
