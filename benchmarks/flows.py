@@ -194,12 +194,12 @@ def tls_flow(net: Network, rng: random.Random, start: float) -> list[Flow]:
             yield from _send(
                 conversation,
                 True,
-                synth.tls_application_data(request, seed=seed + 2 * index),
+                synth.tls_application_data(request, seed=seed + 2 * index + 2),
             )
             yield from _send(
                 conversation,
                 False,
-                synth.tls_application_data(response, seed=seed + 2 * index + 1),
+                synth.tls_application_data(response, seed=seed + 2 * index + 3),
             )
         yield from conversation.close()
 

@@ -12,6 +12,7 @@ a stable order: content first, then fields in the order they appear.
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import chain
@@ -66,6 +67,15 @@ class Classifier:
         )
         self._fielded = tuple(rule for rule in rules.detectors if not rule.content)
         self._applicable: dict[tuple[str, str | None], tuple[Detector, ...]] = {}
+        self._prefilters = {
+            rule.id: tuple(
+                re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
+                for pattern in rule.value.patterns
+            )
+            for rule in self._fielded
+            if rule.value is not None
+        }
+        """Per value detector, its patterns made to search a whole message."""
 
     def recipient_for(self, host: str) -> Recipient:
         """Who a host is: the vendor, a known tracker or processor, or unknown."""
@@ -77,8 +87,20 @@ class Classifier:
         found: list[_Found] = []
         if isinstance(observation, HttpRequest):
             found += self._content_hits(observation)
-        for field in observation_fields(observation, self._rules.decoding):
-            found += self._field_hits(field)
+        fields = observation_fields(observation, self._rules.decoding)
+        # One search over the whole message first: most fields hold nothing,
+        # and a pattern absent from the message is absent from every field.
+        # Fields are joined by newlines and prefilters are MULTILINE, so a
+        # match in any one field is always also a match in the joined text.
+        message = "\n".join(field.value for field in fields)
+        persona = bool(message) and bool(self._persona.search(message))
+        absent = frozenset(
+            rule_id
+            for rule_id, patterns in self._prefilters.items()
+            if not any(pattern.search(message) for pattern in patterns)
+        )
+        for field in fields:
+            found += self._field_hits(field, persona, absent)
         kept = _strongest(found)
         logger.debug("%d matches (%d before pruning)", len(kept), len(found))
         return [self._match(item, observation, recipient) for item in kept]
@@ -100,15 +122,20 @@ class Classifier:
             ]  # fmt: skip
         return []
 
-    def _field_hits(self, field: Field) -> list[_Found]:
+    def _field_hits(
+        self, field: Field, persona: bool, absent: frozenset[str]
+    ) -> list[_Found]:
+        """Persona and detector hits in one field; skip what the message lacks."""
         found = [
             _Found(field, f"persona:{hit.form.field}", hit.form.category_id,
                    Method.PERSONA, hit.value, 1.0, (hit.value, hit.form.plain),
                    hit.form.field, hit.form.form)
-            for hit in self._persona.search(field.value)
+            for hit in (self._persona.search(field.value) if persona else ())
         ]  # fmt: skip
         ignored = self._rules.decoding.ignored_values
         for detector in self._detectors_for(field.part, field.key):
+            if detector.id in absent:
+                continue
             for hit in detector.value_hits(field, ignored):
                 found.append(
                     _Found(field, hit.rule, hit.category_id, hit.method, hit.value,

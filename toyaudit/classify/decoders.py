@@ -38,6 +38,8 @@ _BASE64_ALPHABET = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_="
 )
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_LAYOUT = str.maketrans("", "", "\r\n\t")
+"""Line breaks and tabs, which text may hold though they are not printable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +357,6 @@ def _printable_text(raw: bytes) -> str | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not all(character.isprintable() or character in "\r\n\t" for character in text):
-        return None
-    return text
+    if text.isprintable() or text.translate(_LAYOUT).isprintable():
+        return text
+    return None
