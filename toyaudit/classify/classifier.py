@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -24,7 +26,7 @@ from toyaudit.classify.decoders import (
     observation_fields,
 )
 from toyaudit.classify.detectors import Detector
-from toyaudit.classify.persona import PersonaIndex
+from toyaudit.classify.persona import PersonaHit, PersonaIndex
 from toyaudit.classify.recipients import RecipientResolver
 from toyaudit.classify.records import Match, Method, Recipient
 from toyaudit.classify.rules import RuleSet
@@ -93,14 +95,14 @@ class Classifier:
         # Fields are joined by newlines and prefilters are MULTILINE, so a
         # match in any one field is always also a match in the joined text.
         message = "\n".join(field.value for field in fields)
-        persona = bool(message) and bool(self._persona.search(message))
+        persona = _persona_by_field(fields, self._persona.search_positions(message))
         absent = frozenset(
             rule_id
             for rule_id, patterns in self._prefilters.items()
             if not any(pattern.search(message) for pattern in patterns)
         )
-        for field in fields:
-            found += self._field_hits(field, persona, absent)
+        for index, field in enumerate(fields):
+            found += self._field_hits(field, persona.get(index, ()), absent)
         kept = _strongest(found)
         logger.debug("%d matches (%d before pruning)", len(kept), len(found))
         return [self._match(item, observation, recipient) for item in kept]
@@ -123,14 +125,14 @@ class Classifier:
         return []
 
     def _field_hits(
-        self, field: Field, persona: bool, absent: frozenset[str]
+        self, field: Field, persona: Sequence[PersonaHit], absent: frozenset[str]
     ) -> list[_Found]:
         """Persona and detector hits in one field; skip what the message lacks."""
         found = [
             _Found(field, f"persona:{hit.form.field}", hit.form.category_id,
                    Method.PERSONA, hit.value, 1.0, (hit.value, hit.form.plain),
                    hit.form.field, hit.form.form)
-            for hit in (self._persona.search(field.value) if persona else ())
+            for hit in persona
         ]  # fmt: skip
         ignored = self._rules.decoding.ignored_values
         for detector in self._detectors_for(field.part, field.key):
@@ -172,6 +174,27 @@ class Classifier:
             persona_field=item.persona_field,
             form=item.form,
         )
+
+
+def _persona_by_field(
+    fields: Sequence[Field], hits: list[tuple[int, PersonaHit]]
+) -> dict[int, list[PersonaHit]]:
+    """Hand persona hits found in the newline-joined message to their fields.
+
+    Persona values hold no newline, so a hit never spans two fields, and the
+    hits of each field come out in the order a search of that field gives.
+    """
+    starts: list[int] = []
+    offset = 0
+    for field in fields:
+        starts.append(offset)
+        offset += len(field.value) + 1
+    by_field: dict[int, list[PersonaHit]] = {}
+    for start, hit in hits:
+        index = bisect_right(starts, start) - 1
+        if start + len(hit.value) <= starts[index] + len(fields[index].value):
+            by_field.setdefault(index, []).append(hit)
+    return by_field
 
 
 def _strongest(found: list[_Found]) -> list[_Found]:

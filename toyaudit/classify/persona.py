@@ -69,8 +69,14 @@ class PersonaIndex:
 
     def search(self, text: str) -> list[PersonaHit]:
         """Every persona form in ``text``, in order of position, then form."""
+        return [hit for _, hit in self.search_positions(text)]
+
+    def search_positions(self, text: str) -> list[tuple[int, PersonaHit]]:
+        """Like :meth:`search`, with the offset in ``text`` where each hit starts."""
         hits = self._insensitive.search(text) + self._sensitive.search(text)
-        return [hit for _, hit in sorted(hits, key=lambda entry: entry[0])]
+        return [
+            (order[0], hit) for order, hit in sorted(hits, key=lambda entry: entry[0])
+        ]
 
 
 class _Alternation:
