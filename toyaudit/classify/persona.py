@@ -92,19 +92,30 @@ class _Alternation:
         flags = 0 if sensitive else re.IGNORECASE
         alternation = "|".join(re.escape(literal) for literal in ordered)
         self._pattern = re.compile(alternation, flags) if ordered else None
+        # Matching lower-cased text case-sensitively finds the same hits as
+        # IGNORECASE and is several times faster in Python's regex engine.
+        self._lowered = re.compile(alternation) if ordered and not sensitive else None
         self._sensitive = sensitive
 
     def search(self, text: str) -> list[tuple[tuple[int, str, str], PersonaHit]]:
         if self._pattern is None:
             return []
         hits = []
-        for found in self._pattern.finditer(text):
+        pattern, haystack = self._pattern, text
+        if self._lowered is not None:
+            lowered = text.lower()
+            if len(lowered) == len(text):  # offsets stay valid (not so for "İ")
+                pattern, haystack = self._lowered, lowered
+        for found in pattern.finditer(haystack):
             if not _bounded(text, found.start(), found.end()):
                 continue
-            literal = found.group(0) if self._sensitive else found.group(0).lower()
-            for form in self._by_literal[literal]:
+            value = text[found.start() : found.end()]
+            literal = found.group(0)
+            if pattern is self._pattern and not self._sensitive:
+                literal = literal.lower()
+            for form in self._by_literal.get(literal, ()):
                 order = (found.start(), form.field, form.form)
-                hits.append((order, PersonaHit(form=form, value=found.group(0))))
+                hits.append((order, PersonaHit(form=form, value=value)))
         return hits
 
 
