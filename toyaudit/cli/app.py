@@ -116,6 +116,16 @@ def audit(
             show_default=False,
         ),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            help="Worker processes that classify in parallel. 0 (the default) "
+            "uses one per core for evidence over 32 MB and none for smaller.",
+        ),
+    ] = 0,
     verbose: Verbose = 0,
 ) -> None:
     """Audit a stored capture session, or capture files, and write the reports.
@@ -132,7 +142,7 @@ def audit(
 
     _configure_logging(verbose)
     with progress_bar(stderr) as progress:
-        assessment = run_audit(session, tuple(rules or ()), progress)
+        assessment = run_audit(session, tuple(rules or ()), progress, jobs)
     out_dir = out if out is not None else Path("reports") / assessment.session.name
     written = write_reports(assessment, out_dir, reveal=reveal)
     print_summary(assessment, Console(highlight=False), reveal=reveal, written=written)
