@@ -13,8 +13,10 @@ the machine's speed hits both alike; the ratio is taken pair by pair and its
 median printed. Both commands are whole processes: interpreter start-up,
 imports, the manifest check and report writing count for the audit, and
 tshark's output goes to /dev/null. Every command runs under
-``benchmarks/peak.py``, a fresh wrapper process whose ``RUSAGE_CHILDREN``
-``ru_maxrss`` is that one command's peak resident memory. The page cache is
+``benchmarks/peak.py``, a fresh wrapper process that reports the command's
+peak resident memory: summed over its process tree (sampled from /proc,
+which counts ``--jobs`` workers) and for its largest process
+(``RUSAGE_CHILDREN`` ``ru_maxrss``). The page cache is
 warmed by reading the file once before the first run; no run is discarded.
 """
 
@@ -69,8 +71,11 @@ class Run:
     seconds: float
     """Wall time of the command alone."""
     peak_mib: float
-    """Peak resident set size, in MiB."""
+    """Peak resident memory of the command's whole process tree, in MiB."""
+    process_peak_mib: float
+    """Peak resident set of its largest single process, in MiB."""
     cpu_seconds: float
+    """User plus system CPU time of the command and its children."""
 
 
 def measure(command: Sequence[str]) -> Run:
@@ -87,7 +92,12 @@ def measure(command: Sequence[str]) -> Run:
     if completed.returncode or report["returncode"]:
         tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
         raise SystemExit(f"{' '.join(command)}\nfailed:\n{tail}")
-    return Run(report["seconds"], report["peak_kib"] / 1024, report["cpu_seconds"])
+    return Run(
+        report["seconds"],
+        report["tree_peak_kib"] / 1024,
+        report["peak_kib"] / 1024,
+        report["cpu_seconds"],
+    )
 
 
 def _tool(name: str) -> str:
@@ -157,7 +167,11 @@ def _paired(
 
 
 def _run(run: Run) -> str:
-    return f"{run.seconds:.2f} s, {run.peak_mib:.0f} MiB"
+    """Wall time, CPU time and peak memory of one run, for a progress line."""
+    text = f"{run.seconds:.2f} s (cpu {run.cpu_seconds:.1f} s), {run.peak_mib:.0f} MiB"
+    if run.peak_mib - run.process_peak_mib >= 1:
+        text += f" (largest process {run.process_peak_mib:.0f} MiB)"
+    return text
 
 
 def _spread(values: Sequence[float], digits: int = 2) -> str:
