@@ -142,29 +142,25 @@ class Assessor:
         if open_finding is None:
             open_finding = _OpenFinding(match.category, match.recipient, transport)
             self._findings[key] = open_finding
-        detection = _detection(match)
-        identity = (
-            detection.rule,
-            detection.location,
-            detection.value,
-            detection.evidence,
-        )
-        if identity in open_finding.detections:
+        evidence = match.observation.evidence
+        identity = (match.rule, match.location, match.value, evidence)
+        detections = open_finding.detections
+        if identity in detections:
             return
         open_finding.occurrences += 1
-        detections = open_finding.detections
         if len(detections) < DETECTIONS_PER_FINDING:
-            detections[identity] = detection
+            detections[identity] = _detection(match)
             return
         # Full: replace the weakest kept proof if this one is stronger. The
-        # weakest is remembered until it is replaced, so a long capture costs
-        # one comparison per detection, not a scan of the kept ones.
+        # weakest is remembered until it is replaced, and the new proof is only
+        # built when it wins, so a long capture costs one comparison per match.
         if open_finding.weakest is None:
             weakest = max(detections, key=lambda kept: _strength(detections[kept]))
             open_finding.weakest = (weakest, _strength(detections[weakest]))
-        if _strength(detection) < open_finding.weakest[1]:
+        strength = _strength_of(match.method, match.confidence, evidence)
+        if strength < open_finding.weakest[1]:
             del detections[open_finding.weakest[0]]
-            detections[identity] = detection
+            detections[identity] = _detection(match)
             open_finding.weakest = None
 
     def _close(self, open_finding: _OpenFinding) -> Finding:
@@ -203,12 +199,15 @@ def _detection(match: Match) -> Detection:
 
 def _strength(detection: Detection) -> _Strength:
     """Sort key: persona hits first, then higher confidence, then earlier evidence."""
-    first_packet = detection.evidence.packets[:1]
+    return _strength_of(detection.method, detection.confidence, detection.evidence)
+
+
+def _strength_of(method: Method, confidence: float, evidence: Evidence) -> _Strength:
     return (
-        _METHOD_STRENGTH[detection.method],
-        -detection.confidence,
-        first_packet,
-        detection.evidence.flow_id or "",
+        _METHOD_STRENGTH[method],
+        -confidence,
+        evidence.packets[:1],
+        evidence.flow_id or "",
     )
 
 

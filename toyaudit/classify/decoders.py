@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import zlib
 from dataclasses import dataclass, replace
 from urllib.parse import unquote, unquote_plus
@@ -34,10 +35,10 @@ from toyaudit.ingest.records import (
 
 logger = logging.getLogger(__name__)
 
-_BASE64_ALPHABET = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_="
-)
-_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_BASE64_SHAPE = re.compile(r"[A-Za-z0-9+/_=-]+")
+"""Characters of standard and URL-safe base64 (and padding) only."""
+_HEX_SHAPE = re.compile(r"[0-9a-fA-F]+")
+"""Hex digits only: a hash or an id, which base64 decoding would garble."""
 _LAYOUT = str.maketrans("", "", "\r\n\t")
 """Line breaks and tabs, which text may hold though they are not printable."""
 
@@ -336,7 +337,7 @@ def _base64_text(value: str, rules: DecodingRules) -> str | None:
     """The text a value encodes when it looks like base64 of printable text."""
     if len(value) < rules.base64_min_length or len(value) > rules.max_body_bytes:
         return None
-    if not set(value) <= _BASE64_ALPHABET or set(value) <= _HEX_DIGITS:
+    if _BASE64_SHAPE.fullmatch(value) is None or _HEX_SHAPE.fullmatch(value):
         return None
     unpadded = value.rstrip("=")
     if len(unpadded) % 4 == 1:
