@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from itertools import chain
 
 from toyaudit.classify.decoders import (
+    DecodedBody,
     Field,
     body_bytes,
     content_type_of,
@@ -87,9 +88,11 @@ class Classifier:
         """Every piece of personal data found in one observation, in stable order."""
         recipient = self.recipient_for(host_of(observation))
         found: list[_Found] = []
+        decoded = None
         if isinstance(observation, HttpRequest):
-            found += self._content_hits(observation)
-        fields = observation_fields(observation, self._rules.decoding)
+            decoded = body_bytes(observation, self._rules.decoding)
+            found += self._content_hits(observation, decoded)
+        fields = observation_fields(observation, self._rules.decoding, decoded)
         # One search over the whole message first: most fields hold nothing,
         # and a pattern absent from the message is absent from every field.
         # Fields are joined by newlines and prefilters are MULTILINE, so a
@@ -107,8 +110,8 @@ class Classifier:
         logger.debug("%d matches (%d before pruning)", len(kept), len(found))
         return [self._match(item, observation, recipient) for item in kept]
 
-    def _content_hits(self, request: HttpRequest) -> list[_Found]:
-        body, decoding = body_bytes(request, self._rules.decoding)
+    def _content_hits(self, request: HttpRequest, decoded: DecodedBody) -> list[_Found]:
+        body, decoding = decoded
         if not body:
             return []
         content_type = content_type_of(request)

@@ -15,10 +15,10 @@ import binascii
 import json
 import logging
 import re
-import zlib
 from dataclasses import dataclass, replace
 from urllib.parse import unquote, unquote_plus
 
+from toyaudit.ingest.content import decode_content
 from toyaudit.ingest.records import (
     BleAdvertisement,
     DhcpMessage,
@@ -75,23 +75,31 @@ class Field:
     value: str
 
 
-def observation_fields(observation: Observation, rules: DecodingRules) -> list[Field]:
-    """Every decoded field of an observation, in a stable order."""
-    fields = _raw_fields(observation, rules)
+def observation_fields(
+    observation: Observation, rules: DecodingRules, decoded: DecodedBody | None = None
+) -> list[Field]:
+    """Every decoded field of an observation, in a stable order.
+
+    ``decoded`` is an HTTP request's body from :func:`body_bytes`, when the
+    caller already decoded it (so a compressed body is inflated only once).
+    """
+    fields = _raw_fields(observation, rules, decoded)
     expanded = [inner for field in fields for inner in expand(field, rules, 0)]
     if len(expanded) > rules.max_fields:
         logger.debug("kept %d of %d fields", rules.max_fields, len(expanded))
     return expanded[: rules.max_fields]
 
 
-def _raw_fields(observation: Observation, rules: DecodingRules) -> list[Field]:
+def _raw_fields(
+    observation: Observation, rules: DecodingRules, decoded: DecodedBody | None
+) -> list[Field]:
     """The fields of each kind of observation, before nested decoding."""
     match observation:
         case HttpRequest():
             fields = _path_fields(observation.path)
             fields += _pair_fields(observation.query, "query", "query parameter", ())
             fields += _header_fields(observation.headers, rules)
-            return fields + body_fields(observation, rules)
+            return fields + body_fields(observation, rules, decoded)
         case DnsQuery():
             return [_name_field("DNS name", observation.name)]
         case TlsClientHello():
@@ -225,30 +233,37 @@ def content_type_of(request: HttpRequest) -> str:
     return ""
 
 
-def body_bytes(
-    request: HttpRequest, rules: DecodingRules
-) -> tuple[bytes, tuple[str, ...]]:
-    """The body with its content encoding undone (gzip, deflate), within limits."""
+DecodedBody = tuple[bytes, tuple[str, ...]]
+"""A request body with its content encoding undone, and the decoding steps."""
+
+
+def body_bytes(request: HttpRequest, rules: DecodingRules) -> DecodedBody:
+    """The body with its content encoding undone, within the body size limit.
+
+    Uses ingest's bounded decoder (gzip, deflate, br, stacked codings). A body
+    that does not decode at all is searched as sent, with no decoding step.
+    """
     encoding = ""
     for name, value in request.headers:
         if name.lower() == "content-encoding":
             encoding = value.strip().lower()
-    if encoding not in ("gzip", "deflate") or not request.body:
+    if encoding in ("", "identity") or not request.body:
         return request.body, ()
-    window = zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS
-    try:
-        inflated = zlib.decompressobj(window).decompress(
-            request.body, rules.max_body_bytes
-        )
-    except zlib.error:
-        logger.debug("body claims %s but does not inflate; searched as sent", encoding)
+    decoded, problem = decode_content(request.body, encoding, rules.max_body_bytes)
+    if problem is not None and (not decoded or decoded == request.body):
+        logger.debug("body claims %s but does not decode: %s", encoding, problem)
         return request.body, ()
-    return inflated, (encoding,)
+    return decoded, (encoding,)
 
 
-def body_fields(request: HttpRequest, rules: DecodingRules) -> list[Field]:
-    """Fields of a textual body: JSON fields, form fields or the text as a whole."""
-    body, decoding = body_bytes(request, rules)
+def body_fields(
+    request: HttpRequest, rules: DecodingRules, decoded: DecodedBody | None = None
+) -> list[Field]:
+    """Fields of a textual body: JSON fields, form fields or the text as a whole.
+
+    ``decoded`` is the body from :func:`body_bytes` when the caller has it.
+    """
+    body, decoding = decoded if decoded is not None else body_bytes(request, rules)
     text = _printable_text(body[: rules.max_body_bytes])
     if text is None or not text.strip():
         return []

@@ -51,8 +51,6 @@ __all__ = ["ProgressCallback", "read_evidence", "read_session"]
 
 logger = logging.getLogger(__name__)
 
-BLE_EVIDENCE = "ble.jsonl"
-
 _FLOW_FILE_START = re.compile(rb"[1-9][0-9]{0,11}:")
 """A mitmproxy flow file is a series of tnetstrings: a length, a colon, ..."""
 
