@@ -84,9 +84,16 @@ class Classifier:
         """Who a host is: the vendor, a known tracker or processor, or unknown."""
         return self._recipients.resolve(host)
 
-    def classify(self, observation: Observation) -> list[Match]:
-        """Every piece of personal data found in one observation, in stable order."""
-        recipient = self.recipient_for(host_of(observation))
+    def classify(
+        self, observation: Observation, recipient: Recipient | None = None
+    ) -> list[Match]:
+        """Every piece of personal data found in one observation, in stable order.
+
+        ``recipient`` is who received the observation, when the caller has
+        already asked :meth:`recipient_for`.
+        """
+        if recipient is None:
+            recipient = self.recipient_for(host_of(observation))
         found: list[_Found] = []
         decoded = None
         if isinstance(observation, HttpRequest):

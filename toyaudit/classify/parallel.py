@@ -60,7 +60,7 @@ def classify_all(
     if jobs <= 1:
         for observation in observations:
             recipient = classifier.recipient_for(host_of(observation))
-            yield observation, recipient, classifier.classify(observation)
+            yield observation, recipient, classifier.classify(observation, recipient)
         return
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs, _start_worker, (tuple(rule_folders), session)) as pool:
