@@ -147,7 +147,7 @@ class Assessor:
         detections = open_finding.detections
         if identity in detections:
             return
-        open_finding.occurrences += 1
+        open_finding.occurrences += match.count
         if len(detections) < DETECTIONS_PER_FINDING:
             detections[identity] = _detection(match)
             return

@@ -34,7 +34,7 @@ BATCH = 64
 """Observations sent to a worker at a time."""
 
 _MatchFields = tuple[
-    str, str, Method, str, tuple[str, ...], str, float, str | None, str | None
+    str, str, Method, str, tuple[str, ...], str, float, str | None, str | None, int
 ]
 """A match without its category object, observation and recipient."""
 
@@ -107,7 +107,9 @@ def _rebuild(
     observation: Observation,
     recipient: Recipient,
 ) -> Match:
-    _, rule, method, location, decoding, value, confidence, persona, form = fields
+    _, rule, method, location, decoding, value, confidence, persona, form, count = (
+        fields
+    )
     return Match(
         category=category,
         rule=rule,
@@ -120,6 +122,7 @@ def _rebuild(
         recipient=recipient,
         persona_field=persona,
         form=form,
+        count=count,
     )
 
 
@@ -149,6 +152,7 @@ def _classify_batch(batch: list[Observation]) -> list[list[_MatchFields]]:
                 match.confidence,
                 match.persona_field,
                 match.form,
+                match.count,
             )
             for match in _worker.classify(observation)
         ]

@@ -103,3 +103,7 @@ class Match:
     """Persona field matched, e.g. ``child.name``, for persona hits."""
     form: str | None = None
     """Which form of the persona value matched (plain, base64, sha256, ...)."""
+    count: int = 1
+    """How many places of the observation hold this same value under the same
+    name (the device id in each of 80 events of one batch); ``location`` is
+    the first of them."""
