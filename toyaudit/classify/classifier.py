@@ -2,32 +2,35 @@
 
 For each observation the classifier (1) finds the recipient from the host
 name, (2) checks a request body against the content detectors (audio,
-images), (3) decodes the observation into fields and runs the persona search
-and every detector over each field, and (4) keeps, for each place and
-category, only the strongest kind of evidence: a persona hit hides a pattern
-or key hit on the same value, a pattern hit hides a key hit. The output is in
-a stable order: content first, then fields in the order they appear.
+images), (3) decodes the observation into fields and searches each field and
+what decoding it reveals (:mod:`.fieldsearch`), keeping per place and
+category only the strongest kind of evidence. Matches come out in the order
+their fields appear, content first.
+
+Toys repeat themselves: a telemetry batch carries the same device id in each
+of its eighty events, and every request the same bearer token. So the result
+for a field is remembered by its place (list indices dropped), decoding and
+value, and a field seen before costs one dictionary look-up; new fields of an
+observation are searched together; and within one observation, the same
+value at the same place of several list elements becomes one :class:`Match`
+whose ``count`` says how many places hold it.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from bisect import bisect_right
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from itertools import chain
 
 from toyaudit.classify.decoders import (
     DecodedBody,
     Field,
+    Item,
+    JsonDocument,
     body_bytes,
     content_type_of,
-    observation_fields,
+    raw_items,
 )
-from toyaudit.classify.detectors import Detector
-from toyaudit.classify.persona import PersonaHit, PersonaIndex
+from toyaudit.classify.fieldsearch import FieldResult, FieldSearch, Found
+from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.recipients import RecipientResolver
 from toyaudit.classify.records import Match, Method, Recipient
 from toyaudit.classify.rules import RuleSet
@@ -36,26 +39,16 @@ from toyaudit.session import Session
 
 logger = logging.getLogger(__name__)
 
-_METHOD_RANK = {method: rank for rank, method in enumerate(Method)}
 _BODY_LOCATION = "request body"
-_APPLICABLE_CACHE = 50_000
-"""Distinct (part, field name) pairs remembered before the cache starts over."""
+_FIELD_CACHE = 200_000
+"""Field results remembered; past this the cache starts over (between
+observations only, so one observation's counting never sees it happen)."""
+_CACHED_VALUE_LENGTH = 512
+"""Longer values are rarely repeated; they are searched without the cache."""
 
-
-@dataclass(frozen=True, slots=True)
-class _Found:
-    """A hit tied to its field, before it becomes a :class:`Match`."""
-
-    field: Field
-    rule: str
-    category_id: str
-    method: Method
-    value: str
-    confidence: float
-    covers: tuple[str, ...]
-    """Values this hit vouches for, compared when weaker hits are dropped."""
-    persona_field: str | None = None
-    form: str | None = None
+_Hit = tuple[int, str, Found, int]
+"""Order of first appearance, location, the hit, and how many places hold it."""
+_CacheKey = tuple[object, ...]
 
 
 class Classifier:
@@ -64,21 +57,19 @@ class Classifier:
     def __init__(self, rules: RuleSet, session: Session) -> None:
         self._rules = rules
         self._recipients = RecipientResolver(rules.recipients, session)
-        self._persona = PersonaIndex(session.persona, rules.persona)
         self._content = tuple(
             (rule, rule.content) for rule in rules.detectors if rule.content
         )
-        self._fielded = tuple(rule for rule in rules.detectors if not rule.content)
-        self._applicable: dict[tuple[str, str | None], tuple[Detector, ...]] = {}
-        self._prefilters = {
-            rule.id: tuple(
-                re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
-                for pattern in rule.value.patterns
-            )
-            for rule in self._fielded
-            if rule.value is not None
-        }
-        """Per value detector, its patterns made to search a whole message."""
+        self._search = FieldSearch(
+            [rule for rule in rules.detectors if not rule.content],
+            PersonaIndex(session.persona, rules.persona),
+            rules.decoding,
+        )
+        self._results: dict[_CacheKey, FieldResult] = {}
+        """Kept hits by (location or shape, part, decoding, value)."""
+        self._documents: dict[_CacheKey, dict[tuple[str, str], FieldResult]] = {}
+        """Kept hits of JSON leaves: by (label, decoding), then (shape, value)."""
+        self._cached = 0
 
     def recipient_for(self, host: str) -> Recipient:
         """Who a host is: the vendor, a known tracker or processor, or unknown."""
@@ -94,30 +85,23 @@ class Classifier:
         """
         if recipient is None:
             recipient = self.recipient_for(host_of(observation))
-        found: list[_Found] = []
+        if self._cached >= _FIELD_CACHE:
+            self._results.clear()
+            self._documents.clear()
+            self._cached = 0
+        hits: list[_Hit] = []
         decoded = None
         if isinstance(observation, HttpRequest):
             decoded = body_bytes(observation, self._rules.decoding)
-            found += self._content_hits(observation, decoded)
-        fields = observation_fields(observation, self._rules.decoding, decoded)
-        # One search over the whole message first: most fields hold nothing,
-        # and a pattern absent from the message is absent from every field.
-        # Fields are joined by newlines and prefilters are MULTILINE, so a
-        # match in any one field is always also a match in the joined text.
-        message = "\n".join(field.value for field in fields)
-        persona = _persona_by_field(fields, self._persona.search_positions(message))
-        absent = frozenset(
-            rule_id
-            for rule_id, patterns in self._prefilters.items()
-            if not any(pattern.search(message) for pattern in patterns)
-        )
-        for index, field in enumerate(fields):
-            found += self._field_hits(field, persona.get(index, ()), absent)
-        kept = _strongest(found)
-        logger.debug("%d matches (%d before pruning)", len(kept), len(found))
-        return [self._match(item, observation, recipient) for item in kept]
+            hits += self._content_hits(observation, decoded)
+        hits += self._field_hits(raw_items(observation, self._rules.decoding, decoded))
+        logger.debug("%d matches", len(hits))
+        return [
+            self._match(location, item, count, observation, recipient)
+            for _, location, item, count in hits
+        ]
 
-    def _content_hits(self, request: HttpRequest, decoded: DecodedBody) -> list[_Found]:
+    def _content_hits(self, request: HttpRequest, decoded: DecodedBody) -> list[_Hit]:
         body, decoding = decoded
         if not body:
             return []
@@ -127,144 +111,187 @@ class Classifier:
             if kind is None:
                 continue
             description = f"{kind}, {_size(len(body))}"
-            field = Field("body", None, _BODY_LOCATION, decoding, description)
-            return [
-                _Found(field, detector.id, detector.category_id, Method.CONTENT,
-                       description, detector.confidence, (description,))
-            ]  # fmt: skip
+            hit = Found("", decoding, detector.id, detector.category_id,
+                        Method.CONTENT, description, detector.confidence,
+                        (description,))  # fmt: skip
+            return [(-1, _BODY_LOCATION, hit, 1)]
         return []
 
-    def _field_hits(
-        self, field: Field, persona: Sequence[PersonaHit], absent: frozenset[str]
-    ) -> list[_Found]:
-        """Persona and detector hits in one field; skip what the message lacks."""
-        found = [
-            _Found(field, f"persona:{hit.form.field}", hit.form.category_id,
-                   Method.PERSONA, hit.value, 1.0, (hit.value, hit.form.plain),
-                   hit.form.field, hit.form.form)
-            for hit in persona
-        ]  # fmt: skip
-        ignored = self._rules.decoding.ignored_values
-        for detector in self._detectors_for(field.part, field.key):
-            if detector.id in absent:
-                continue
-            for hit in detector.value_hits(field, ignored):
-                found.append(
-                    _Found(field, hit.rule, hit.category_id, hit.method, hit.value,
-                           hit.confidence, (hit.value,))
-                )  # fmt: skip
-        return found
+    def _field_hits(self, items: list[Item]) -> list[_Hit]:
+        """The hits of every field, the same hit at the same place counted once.
 
-    def _detectors_for(self, part: str, key: str | None) -> tuple[Detector, ...]:
-        """The detectors that look at a field of this part and name, cached."""
-        place = (part, key)
-        detectors = self._applicable.get(place)
-        if detectors is None:
-            if len(self._applicable) >= _APPLICABLE_CACHE:
-                self._applicable.clear()
-            detectors = tuple(
-                detector for detector in self._fielded if detector.applies(part, key)
-            )
-            self._applicable[place] = detectors
-        return detectors
+        Stops after ``max_fields`` decoded fields, so one huge body cannot
+        stall an audit.
+        """
+        tally = _Tally(self._rules.decoding.max_fields)
+        for item in items:
+            if isinstance(item, JsonDocument):
+                self._document_hits(item, tally)
+            else:
+                tally.add(tally.next(), item.location, self._field_result(item))
+            if tally.budget < 0:
+                logger.debug("field limit reached; later fields not searched")
+                break
+        return tally.hits()
+
+    def _field_result(self, field: Field) -> FieldResult:
+        """The kept hits of one field, from the cache when seen before."""
+        key = (field.place, field.part, field.decoding, field.value)
+        result = self._results.get(key)
+        if result is None:
+            result = self._search.search(field)
+            if len(field.value) <= _CACHED_VALUE_LENGTH:
+                self._results[key] = result
+                self._cached += 1
+        return result
+
+    def _document_hits(self, document: JsonDocument, tally: _Tally) -> None:
+        """Count the hits of a JSON document's leaves (see :func:`json_fields`).
+
+        A leaf seen before (same place, indices aside, and same value) costs a
+        tuple and a dictionary look-up and is counted at once; new leaves are
+        gathered, searched together, and counted after, in their own order.
+        """
+        label = document.label
+        results = self._documents.setdefault((label, document.decoding), {})
+        new: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        for ordinal, path, shape, value in _leaves(document.document, tally):
+            key = (shape, value)
+            result = results.get(key)
+            if result is None:
+                new.setdefault(key, []).append((ordinal, path))
+            elif result[1]:
+                tally.add(ordinal, f"{label} '{path}'", result)
+            else:
+                tally.budget -= result[0]
+        if not new:
+            return
+        fields = [
+            Field(document.part, places[0][1], f"{label} '{places[0][1]}'",
+                  document.decoding, value, f"{label} '{shape}'")
+            for (shape, value), places in new.items()
+        ]  # fmt: skip
+        found = self._search.search_many(fields, [shape for shape, _ in new])
+        for (key, places), result in zip(new.items(), found, strict=True):
+            if len(key[1]) <= _CACHED_VALUE_LENGTH:
+                results[key] = result
+                self._cached += 1
+            for ordinal, path in places:
+                tally.add(ordinal, f"{label} '{path}'", result)
 
     def _match(
-        self, item: _Found, observation: Observation, recipient: Recipient
+        self,
+        location: str,
+        item: Found,
+        count: int,
+        observation: Observation,
+        recipient: Recipient,
     ) -> Match:
         return Match(
             category=self._rules.categories[item.category_id],
             rule=item.rule,
             method=item.method,
-            location=item.field.location,
-            decoding=item.field.decoding,
+            location=location,
+            decoding=item.decoding,
             value=item.value,
             confidence=item.confidence,
             observation=observation,
             recipient=recipient,
             persona_field=item.persona_field,
             form=item.form,
+            count=count,
         )
 
 
-def _persona_by_field(
-    fields: Sequence[Field], hits: list[tuple[int, PersonaHit]]
-) -> dict[int, list[PersonaHit]]:
-    """Hand persona hits found in the newline-joined message to their fields.
+def _leaves(document: object, tally: _Tally) -> list[tuple[int, str, str, str]]:
+    """Each text leaf of a JSON document: (ordinal, path, shape, value).
 
-    Persona values hold no newline, so a hit never spans two fields, and the
-    hits of each field come out in the order a search of that field gives.
+    Paths are dotted with list indices (``kids[0].name``); shapes drop the
+    indices (``kids[].name``). Booleans, nulls and a bare top-level string
+    are skipped. Walks with a stack of iterators, so deep nesting cannot
+    exhaust Python's recursion limit, and leaves come out in document order.
+    Stops once the tally's field budget is spent.
     """
-    starts: list[int] = []
-    offset = 0
-    for field in fields:
-        starts.append(offset)
-        offset += len(field.value) + 1
-    by_field: dict[int, list[PersonaHit]] = {}
-    for start, hit in hits:
-        index = bisect_right(starts, start) - 1
-        if start + len(hit.value) <= starts[index] + len(fields[index].value):
-            by_field.setdefault(index, []).append(hit)
-    return by_field
-
-
-def _strongest(found: list[_Found]) -> list[_Found]:
-    """Drop hits that a stronger hit on the same place and category explains.
-
-    A weaker hit goes when a stronger one in the same place and category covers
-    an overlapping value, and always when it is a key-only hit (it speaks for
-    the whole field). A persona hit is ground truth about what a value is, so
-    it also hides weaker hits of other categories in the same place (the Wi-Fi
-    password in a field named ``password`` is not an account password).
-    Repeats of the same persona field in one place (its base64 form, then its
-    plain form once decoded) are reported once.
-    """
-    by_place: defaultdict[tuple[str, str], list[_Found]] = defaultdict(list)
-    persona_at: defaultdict[str, list[_Found]] = defaultdict(list)
-    for item in found:
-        by_place[(item.field.location, item.category_id)].append(item)
-        if item.method is Method.PERSONA:
-            persona_at[item.field.location].append(item)
-    kept: list[_Found] = []
-    kept_at: defaultdict[tuple[str, str], list[_Found]] = defaultdict(list)
-    seen: set[tuple[str, str, str, str]] = set()
-    for item in found:
-        place = (item.field.location, item.category_id)
-        rivals = chain(by_place[place], persona_at[place[0]])
-        if any(_explains(other, item) for other in rivals):
-            continue
-        if item.persona_field is None and any(
-            _repeats(other, item) for other in kept_at[place]
-        ):
-            continue
-        if item.persona_field is not None:
-            identity = (*place, "persona", item.persona_field)
+    leaves: list[tuple[int, str, str, str]] = []
+    append = leaves.append
+    ordinal = tally.ordinal
+    limit = ordinal + max(tally.budget, 0) + 1
+    stack: list[tuple[object, str, str, bool]] = []
+    if isinstance(document, dict):
+        stack.append((iter(document.items()), "", "", False))
+    elif isinstance(document, list):
+        stack.append((enumerate(document), "", "[]", True))
+    while stack and ordinal < limit:
+        children, path, shape, in_list = stack[-1]
+        for name, value in children:  # type: ignore[attr-defined]
+            if in_list:
+                child_path, child_shape = f"{path}[{name}]", shape
+            elif path:
+                child_path, child_shape = f"{path}.{name}", f"{shape}.{name}"
+            else:
+                child_path = child_shape = name
+            if type(value) is str:
+                ordinal += 1
+                append((ordinal, child_path, child_shape, value))
+            elif isinstance(value, dict):
+                stack.append((iter(value.items()), child_path, child_shape, False))
+                break
+            elif isinstance(value, list):
+                stack.append((enumerate(value), child_path, f"{child_shape}[]", True))
+                break
         else:
-            identity = (*place, item.rule, item.value)
-        if identity not in seen:
-            seen.add(identity)
-            kept.append(item)
-            kept_at[place].append(item)
-    return kept
+            stack.pop()
+    tally.ordinal = ordinal
+    return leaves
 
 
-def _explains(stronger: _Found, weaker: _Found) -> bool:
-    if _METHOD_RANK[stronger.method] >= _METHOD_RANK[weaker.method]:
-        return False
-    return weaker.method is Method.KEY or _overlap(stronger, weaker)
+class _Tally:
+    """The hits of one observation: the first place of each, and how many.
 
+    A hit is counted by the identity of its :class:`Found`: results are
+    cached by place (indices aside), decoding and value, so the same object
+    comes back for the same value in every element of a list, and never for
+    another place. The first location keeps each object alive meanwhile, so
+    an identity cannot be reused within one observation.
+    """
 
-def _repeats(earlier: _Found, later: _Found) -> bool:
-    """Two detectors of one category saw the same value (a JWT in a Bearer header)."""
-    return earlier.method is later.method and _overlap(earlier, later)
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        """Decoded fields still to search before the ``max_fields`` limit."""
+        self.ordinal = 0
+        """Fields numbered so far, in the order they appear."""
+        self._first: dict[int, tuple[int, str, Found]] = {}
+        self._counts: dict[int, int] = {}
 
+    def next(self) -> int:
+        """Number the next field."""
+        self.ordinal += 1
+        return self.ordinal
 
-def _overlap(first: _Found, second: _Found) -> bool:
-    for one in first.covers:
-        for other in second.covers:
-            one_lower, other_lower = one.lower(), other.lower()
-            if one_lower in other_lower or other_lower in one_lower:
-                return True
-    return False
+    def add(self, ordinal: int, location: str, result: FieldResult) -> None:
+        """Count the hits of the field numbered ``ordinal``, at ``location``."""
+        expanded, hits = result
+        self.budget -= expanded
+        counts, first = self._counts, self._first
+        for item in hits:
+            identity = id(item)
+            if identity in counts:
+                counts[identity] += 1
+                if ordinal < first[identity][0]:
+                    first[identity] = (ordinal, location + item.suffix, item)
+            else:
+                counts[identity] = 1
+                first[identity] = (ordinal, location + item.suffix, item)
+
+    def hits(self) -> list[_Hit]:
+        """Each hit at its first location, with its count, in field order."""
+        return sorted(
+            (
+                (*self._first[identity], count)
+                for identity, count in self._counts.items()
+            ),
+            key=lambda hit: hit[0],
+        )
 
 
 def _size(length: int) -> str:

@@ -15,7 +15,8 @@ import binascii
 import json
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote, unquote_plus
 
 from toyaudit.ingest.content import decode_content
@@ -61,9 +62,12 @@ class DecodingRules:
     """Lower-case values a key-only match ignores (true, false, null, ...)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
-    """One decoded value of an observation, with its name and position."""
+class Field(NamedTuple):
+    """One decoded value of an observation, with its name and position.
+
+    A named tuple rather than a dataclass: a telemetry batch holds hundreds of
+    thousands of fields, and a tuple is several times cheaper to build.
+    """
 
     part: str
     """query, path, header, cookie, body or dns-name."""
@@ -73,6 +77,38 @@ class Field:
     """Human-readable position, e.g. "JSON body field 'profile.name'"."""
     decoding: tuple[str, ...]
     value: str
+    shape: str | None = None
+    """The location with list indices dropped ("JSON body field 'kids[].name'"),
+    shared by the same field of every element of a list; None when the
+    location has no index."""
+
+    @property
+    def place(self) -> str:
+        """Where the field sits, indices aside: :attr:`shape` or the location."""
+        return self.shape if self.shape is not None else self.location
+
+
+@dataclass(frozen=True, slots=True)
+class JsonDocument:
+    """A parsed JSON document of an observation, not yet flattened into fields.
+
+    The classifier walks it itself, so that the hundreds of thousands of
+    leaves of a telemetry batch need not each become a :class:`Field` first.
+    """
+
+    document: object
+    label: str
+    """Location prefix of its fields, e.g. "JSON body field"."""
+    part: str
+    decoding: tuple[str, ...]
+
+    def fields(self) -> list[Field]:
+        """Its leaves as fields (:func:`json_fields`)."""
+        return json_fields(self.document, self.label, self.part, self.decoding)
+
+
+Item = Field | JsonDocument
+"""What :func:`raw_items` gives: a field, or a JSON document of fields."""
 
 
 def observation_fields(
@@ -83,20 +119,25 @@ def observation_fields(
     ``decoded`` is an HTTP request's body from :func:`body_bytes`, when the
     caller already decoded it (so a compressed body is inflated only once).
     """
-    fields = _raw_fields(observation, rules, decoded)
+    fields = [
+        field
+        for item in raw_items(observation, rules, decoded)
+        for field in (item.fields() if isinstance(item, JsonDocument) else (item,))
+    ]
     expanded = [inner for field in fields for inner in expand(field, rules, 0)]
     if len(expanded) > rules.max_fields:
         logger.debug("kept %d of %d fields", rules.max_fields, len(expanded))
     return expanded[: rules.max_fields]
 
 
-def _raw_fields(
-    observation: Observation, rules: DecodingRules, decoded: DecodedBody | None
-) -> list[Field]:
+def raw_items(
+    observation: Observation, rules: DecodingRules, decoded: DecodedBody | None = None
+) -> list[Item]:
     """The fields of each kind of observation, before nested decoding."""
     match observation:
         case HttpRequest():
-            fields = _path_fields(observation.path)
+            fields: list[Item] = []
+            fields += _path_fields(observation.path)
             fields += _pair_fields(observation.query, "query", "query parameter", ())
             fields += _header_fields(observation.headers, rules)
             return fields + body_fields(observation, rules, decoded)
@@ -120,9 +161,9 @@ def _raw_fields(
             )
             return [_name_field(label, value) for label, value in names if value]
         case SsdpMessage():
-            return _header_fields(observation.headers, rules)
+            return list(_header_fields(observation.headers, rules))
         case BleAdvertisement():
-            return _advertisement_fields(observation)
+            return list(_advertisement_fields(observation))
         case GattOperation() if observation.value:
             label = f"GATT value (handle 0x{observation.handle:04x})"
             return payload_fields(observation.value, label, (), rules)
@@ -135,8 +176,8 @@ def _name_field(label: str, value: str) -> Field:
     return Field("dns-name", None, label, (), value)
 
 
-def _mqtt_fields(message: MqttMessage, rules: DecodingRules) -> list[Field]:
-    fields = [
+def _mqtt_fields(message: MqttMessage, rules: DecodingRules) -> list[Item]:
+    fields: list[Item] = [
         Field("header", key, f"MQTT {key.replace('_', ' ')}", (), value)
         for key, value in (
             ("client_id", message.client_id),
@@ -163,7 +204,7 @@ def _advertisement_fields(advertisement: BleAdvertisement) -> list[Field]:
 
 def payload_fields(
     payload: bytes, label: str, decoding: tuple[str, ...], rules: DecodingRules
-) -> list[Field]:
+) -> list[Item]:
     """Fields of a textual payload outside HTTP: JSON fields or the text whole."""
     text = _printable_text(payload[: rules.max_body_bytes])
     if text is None or not text.strip():
@@ -171,9 +212,11 @@ def payload_fields(
     if len(payload) <= rules.max_body_bytes and text.lstrip()[:1] in ("{", "["):
         document = _parse_json(text)
         if document is not None:
-            return json_fields(
-                document, f"{label} JSON field", "body", (*decoding, "json")
-            )
+            return [
+                JsonDocument(
+                    document, f"{label} JSON field", "body", (*decoding, "json")
+                )
+            ]
     return [Field("body", None, label, decoding, text)]
 
 
@@ -258,7 +301,7 @@ def body_bytes(request: HttpRequest, rules: DecodingRules) -> DecodedBody:
 
 def body_fields(
     request: HttpRequest, rules: DecodingRules, decoded: DecodedBody | None = None
-) -> list[Field]:
+) -> list[Item]:
     """Fields of a textual body: JSON fields, form fields or the text as a whole.
 
     ``decoded`` is the body from :func:`body_bytes` when the caller has it.
@@ -272,14 +315,16 @@ def body_fields(
         if "json" in content_type or text.lstrip()[:1] in ("{", "["):
             document = _parse_json(text)
             if document is not None:
-                return json_fields(
-                    document, "JSON body field", "body", (*decoding, "json")
-                )
+                return [
+                    JsonDocument(
+                        document, "JSON body field", "body", (*decoding, "json")
+                    )
+                ]
         # TODO: multipart/form-data is searched only as text, so a voice clip
         # uploaded as one part is missed unless it starts the body; parsing the
         # parts (email.parser with a size bound) would let content rules see it.
         if content_type == "application/x-www-form-urlencoded":
-            return _pair_fields(text, "body", "form field", (*decoding, "form"))
+            return list(_pair_fields(text, "body", "form field", (*decoding, "form")))
     return [Field("body", None, "request body", decoding, text)]
 
 
@@ -288,28 +333,39 @@ def json_fields(
 ) -> list[Field]:
     """Flatten a parsed JSON document into fields keyed by dotted paths.
 
-    Lists get an index (``kids[0].name``). Booleans and nulls carry no personal
-    data and are skipped. Walks with an explicit stack, so deep nesting cannot
-    exhaust Python's recursion limit.
+    Lists get an index (``kids[0].name``), and the field's :attr:`Field.shape`
+    the same path without it (``kids[].name``). Booleans and nulls carry no
+    personal data and are skipped. Walks with an explicit stack, so deep
+    nesting cannot exhaust Python's recursion limit.
     """
     fields: list[Field] = []
-    stack: list[tuple[str, object]] = [(prefix, document)]
+    append = fields.append
+    stack: list[tuple[str, str, object]] = [(prefix, prefix, document)]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        path, node = stack.pop()
-        if isinstance(node, dict):
-            children = [
-                (f"{path}.{key}" if path else str(key), value)
-                for key, value in node.items()
-            ]
-            stack.extend(reversed(children))
+        path, shape, node = pop()
+        if type(node) is str:
+            if path:
+                location = f"{label} '{path}'"
+                shaped = None if shape == path else f"{label} '{shape}'"
+                append(Field(part, path, location, decoding, node, shaped))
+        elif isinstance(node, dict):
+            if path:
+                children = [
+                    (f"{path}.{key}", f"{shape}.{key}", value)
+                    for key, value in node.items()
+                ]
+            else:
+                children = [(str(key), str(key), value) for key, value in node.items()]
+            children.reverse()
+            extend(children)
         elif isinstance(node, list):
-            stack.extend(
-                reversed(
-                    [(f"{path}[{index}]", value) for index, value in enumerate(node)]
-                )
-            )
-        elif isinstance(node, str) and path:
-            fields.append(Field(part, path, f"{label} '{path}'", decoding, node))
+            inner = f"{shape}[]"
+            items = [
+                (f"{path}[{index}]", inner, value) for index, value in enumerate(node)
+            ]
+            items.reverse()
+            extend(items)
     return fields
 
 
@@ -337,15 +393,25 @@ def expand(field: Field, rules: DecodingRules, depth: int) -> list[Field]:
             label = f"{field.location}, JSON field"
             inner = json_fields(document, label, field.part, (*field.decoding, "json"))
             if field.key is not None:
-                inner = [replace(item, key=f"{field.key}.{item.key}") for item in inner]
+                inner = [item._replace(key=f"{field.key}.{item.key}") for item in inner]
             return [
                 deeper for item in inner for deeper in expand(item, rules, depth + 1)
             ]
     decoded = _base64_text(stripped, rules)
     if decoded is None:
         return [field]
-    inner_field = replace(field, decoding=(*field.decoding, "base64"), value=decoded)
+    inner_field = field._replace(decoding=(*field.decoding, "base64"), value=decoded)
     return [field, *expand(inner_field, rules, depth + 1)]
+
+
+def might_decode(value: str, rules: DecodingRules) -> bool:
+    """Whether :func:`expand` would find anything inside this value."""
+    if rules.max_depth <= 0:
+        return False
+    stripped = value.strip()
+    if stripped[:1] in ("{", "["):
+        return True
+    return _base64_text(stripped, rules) is not None
 
 
 def _base64_text(value: str, rules: DecodingRules) -> str | None:

@@ -67,12 +67,27 @@ class PersonaIndex:
         """Every form searched, for reports that list what was looked for."""
         logger.debug("persona index: %d forms of %d values", len(forms), len(persona))
 
+    def screens(self) -> list[tuple[re.Pattern[str], bool]]:
+        """Patterns that find every form and more, for screening many values.
+
+        Each comes with whether it must be run on lower-cased text. A match is
+        not yet a hit (whole tokens are checked by :meth:`search`), but a text
+        none of them matches holds no persona value.
+        """
+        return [
+            screen
+            for alternation in (self._insensitive, self._sensitive)
+            if (screen := alternation.screen()) is not None
+        ]
+
     def search(self, text: str) -> list[PersonaHit]:
         """Every persona form in ``text``, in order of position, then form."""
         return [hit for _, hit in self.search_positions(text)]
 
     def search_positions(self, text: str) -> list[tuple[int, PersonaHit]]:
         """Like :meth:`search`, with the offset in ``text`` where each hit starts."""
+        if not (self._insensitive.occurs(text) or self._sensitive.occurs(text)):
+            return []  # the common case, answered by two regex scans
         hits = self._insensitive.search(text) + self._sensitive.search(text)
         return [
             (order[0], hit) for order, hit in sorted(hits, key=lambda entry: entry[0])
@@ -96,6 +111,18 @@ class _Alternation:
         # IGNORECASE and is several times faster in Python's regex engine.
         self._lowered = re.compile(alternation) if ordered and not sensitive else None
         self._sensitive = sensitive
+
+    def screen(self) -> tuple[re.Pattern[str], bool] | None:
+        """The alternation and whether it runs on lower-cased text, if any."""
+        if self._lowered is not None:
+            return self._lowered, True
+        return (self._pattern, False) if self._pattern is not None else None
+
+    def occurs(self, text: str) -> bool:
+        """Whether any literal occurs in ``text``, whole token or not."""
+        if self._lowered is not None:
+            return self._lowered.search(text.lower()) is not None
+        return self._pattern is not None and self._pattern.search(text) is not None
 
     def search(self, text: str) -> list[tuple[tuple[int, str, str], PersonaHit]]:
         if self._pattern is None:

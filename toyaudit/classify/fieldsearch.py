@@ -1,0 +1,264 @@
+"""Search one field, or many new fields at once, for personal data.
+
+A field is searched with the persona (:mod:`.persona`) and every detector
+that looks at fields of its part and name (:mod:`.detectors`), and so is what
+decoding its value reveals (JSON inside a string, base64 of text). Then, per
+place and category, only the strongest kind of evidence is kept: a persona
+hit hides a pattern or key hit on the same value, a pattern hit hides a key
+hit (:func:`strongest`).
+
+Most new values hold nothing. :meth:`FieldSearch.search_many` therefore
+screens them together first (:class:`~.screen.Screen`) and searches in full
+only the values where something might start.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain
+
+from toyaudit.classify.decoders import DecodingRules, Field, expand, might_decode
+from toyaudit.classify.detectors import Detector
+from toyaudit.classify.persona import PersonaIndex
+from toyaudit.classify.records import Method
+from toyaudit.classify.screen import Screen
+
+logger = logging.getLogger(__name__)
+
+_METHOD_RANK = {method: rank for rank, method in enumerate(Method)}
+_APPLICABLE_CACHE = 50_000
+"""Distinct (part, field name) pairs remembered before the cache starts over."""
+_LIST_INDEX = re.compile(r"\[\d+\]")
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A hit in one field, before it becomes a :class:`~.records.Match`."""
+
+    suffix: str
+    """Where in the field, appended to its location ("" or ", JSON field 'x'")."""
+    decoding: tuple[str, ...]
+    rule: str
+    category_id: str
+    method: Method
+    value: str
+    confidence: float
+    covers: tuple[str, ...]
+    """Values this hit vouches for, compared when weaker hits are dropped."""
+    persona_field: str | None = None
+    form: str | None = None
+
+
+FieldResult = tuple[int, tuple[Found, ...]]
+"""How many fields decoding a field gave, and the hits kept among them."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Applicable:
+    """The detectors that look at one kind of field, split by how they match."""
+
+    every: tuple[Detector, ...]
+    """All of them, in rule order."""
+    by_key: tuple[Detector, ...]
+    """Key-only detectors: the field's name is the evidence."""
+    keyed: tuple[Detector, ...]
+    """Detectors with key matchers, with or without value patterns."""
+    prefilter: re.Pattern[str] | None
+    """All value patterns in one alternation: a value it does not match holds
+    nothing for any of them, and most values hold nothing."""
+
+
+class FieldSearch:
+    """The persona and the field detectors of one rule set, ready to search."""
+
+    def __init__(
+        self,
+        detectors: Sequence[Detector],
+        persona: PersonaIndex,
+        decoding: DecodingRules,
+    ) -> None:
+        self._detectors = tuple(detectors)
+        self._persona = persona
+        self._decoding = decoding
+        self._applicable: dict[tuple[str, str | None], _Applicable] = {}
+        self._screen = Screen(
+            [detector for detector in detectors if detector.keys is None], persona
+        )
+        """Screens new values for the detectors that look under any name."""
+
+    def search(self, field: Field) -> FieldResult:
+        """Persona and detector hits in a field and in what decoding it reveals."""
+        found: list[Found] = []
+        ignored = self._decoding.ignored_values
+        expanded = expand(field, self._decoding, 0)
+        base = len(field.location)
+        for inner in expanded:
+            suffix = inner.location[base:]
+            found += [
+                Found(suffix, inner.decoding, f"persona:{hit.form.field}",
+                      hit.form.category_id, Method.PERSONA, hit.value, 1.0,
+                      (hit.value, hit.form.plain), hit.form.field, hit.form.form)
+                for hit in self._persona.search(inner.value)
+            ]  # fmt: skip
+            applicable = self._detectors_for(inner.part, _shape_of(inner.key))
+            detectors = applicable.by_key
+            prefilter = applicable.prefilter
+            if prefilter is None or prefilter.search(inner.value) is not None:
+                detectors = applicable.every
+            for detector in detectors:
+                found += [
+                    Found(suffix, inner.decoding, hit.rule, hit.category_id,
+                          hit.method, hit.value, hit.confidence, (hit.value,))
+                    for hit in detector.value_hits(inner, ignored)
+                ]  # fmt: skip
+        return len(expanded), tuple(strongest(found))
+
+    def search_many(
+        self, fields: Sequence[Field], shapes: Sequence[str]
+    ) -> list[FieldResult]:
+        """:meth:`search` for many fields; ``shapes`` are their keys sans indices.
+
+        Values the screen passes and that hold nothing to decode can only be
+        recognised by their field's name, which costs far less.
+        """
+        plain = [
+            index
+            for index, field in enumerate(fields)
+            if not might_decode(field.value, self._decoding)
+        ]
+        suspects = self._screen.suspects([fields[index].value for index in plain])
+        unsuspected = {
+            index for rank, index in enumerate(plain) if rank not in suspects
+        }
+        return [
+            self._keyed_only(field, shapes[index])
+            if index in unsuspected
+            else self.search(field)
+            for index, field in enumerate(fields)
+        ]
+
+    def _keyed_only(self, field: Field, shape: str) -> FieldResult:
+        """Hits of a field the screen passed: only detectors tied to its name.
+
+        The screen covers the persona and every detector that looks under any
+        name; what remains are the detectors whose key matchers accept this
+        field's name (the name ``phone`` with a phone pattern, the name
+        ``child_name`` alone).
+        """
+        ignored = self._decoding.ignored_values
+        found = [
+            Found("", field.decoding, hit.rule, hit.category_id, hit.method,
+                  hit.value, hit.confidence, (hit.value,))
+            for detector in self._detectors_for(field.part, shape).keyed
+            for hit in detector.value_hits(field, ignored)
+        ]  # fmt: skip
+        return 1, tuple(strongest(found))
+
+    def _detectors_for(self, part: str, shape: str | None) -> _Applicable:
+        """The detectors for fields of this part and name (indices dropped)."""
+        place = (part, shape)
+        applicable = self._applicable.get(place)
+        if applicable is None:
+            if len(self._applicable) >= _APPLICABLE_CACHE:
+                self._applicable.clear()
+            applicable = _applicable(
+                [item for item in self._detectors if item.applies(part, shape)]
+            )
+            self._applicable[place] = applicable
+        return applicable
+
+
+def _shape_of(key: str | None) -> str | None:
+    """A field name with list indices dropped: ``events[7].mac`` -> ``events[].mac``.
+
+    Detectors see the shape, so every element of a list is looked at alike.
+    """
+    if key is None or "[" not in key:
+        return key
+    return _LIST_INDEX.sub("[]", key)
+
+
+def _applicable(detectors: list[Detector]) -> _Applicable:
+    """Split detectors by how they match and join their value patterns."""
+    sources = [
+        f"(?:{pattern.pattern})"
+        for detector in detectors
+        if detector.value is not None
+        for pattern in detector.value.patterns
+    ]
+    try:
+        prefilter = re.compile("|".join(sources)) if sources else None
+    except re.error:  # e.g. two patterns that name the same group
+        prefilter = None
+    return _Applicable(
+        every=tuple(detectors),
+        by_key=tuple(detector for detector in detectors if detector.value is None),
+        keyed=tuple(detector for detector in detectors if detector.keys is not None),
+        prefilter=prefilter,
+    )
+
+
+def strongest(found: list[Found]) -> list[Found]:
+    """Drop hits that a stronger hit on the same place and category explains.
+
+    A weaker hit goes when a stronger one in the same place and category covers
+    an overlapping value, and always when it is a key-only hit (it speaks for
+    the whole field). A persona hit is ground truth about what a value is, so
+    it also hides weaker hits of other categories in the same place (the Wi-Fi
+    password in a field named ``password`` is not an account password).
+    Repeats of the same persona field in one place (its base64 form, then its
+    plain form once decoded) are reported once.
+    """
+    if len(found) < 2:
+        return found
+    by_place: defaultdict[tuple[str, str], list[Found]] = defaultdict(list)
+    persona_at: defaultdict[str, list[Found]] = defaultdict(list)
+    for item in found:
+        by_place[(item.suffix, item.category_id)].append(item)
+        if item.method is Method.PERSONA:
+            persona_at[item.suffix].append(item)
+    kept: list[Found] = []
+    kept_at: defaultdict[tuple[str, str], list[Found]] = defaultdict(list)
+    seen: set[tuple[str, str, str, str]] = set()
+    for item in found:
+        place = (item.suffix, item.category_id)
+        rivals = chain(by_place[place], persona_at[place[0]])
+        if any(_explains(other, item) for other in rivals):
+            continue
+        if item.persona_field is None and any(
+            _repeats(other, item) for other in kept_at[place]
+        ):
+            continue
+        if item.persona_field is not None:
+            identity = (*place, "persona", item.persona_field)
+        else:
+            identity = (*place, item.rule, item.value)
+        if identity not in seen:
+            seen.add(identity)
+            kept.append(item)
+            kept_at[place].append(item)
+    return kept
+
+
+def _explains(stronger: Found, weaker: Found) -> bool:
+    if _METHOD_RANK[stronger.method] >= _METHOD_RANK[weaker.method]:
+        return False
+    return weaker.method is Method.KEY or _overlap(stronger, weaker)
+
+
+def _repeats(earlier: Found, later: Found) -> bool:
+    """Two detectors of one category saw the same value (a JWT in a Bearer header)."""
+    return earlier.method is later.method and _overlap(earlier, later)
+
+
+def _overlap(first: Found, second: Found) -> bool:
+    for one in first.covers:
+        for other in second.covers:
+            one_lower, other_lower = one.lower(), other.lower()
+            if one_lower in other_lower or other_lower in one_lower:
+                return True
+    return False
