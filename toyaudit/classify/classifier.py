@@ -19,6 +19,8 @@ whose ``count`` says how many places hold it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from typing import Any
 
 from toyaudit.classify.decoders import (
     DecodedBody,
@@ -148,34 +150,97 @@ class Classifier:
     def _document_hits(self, document: JsonDocument, tally: _Tally) -> None:
         """Count the hits of a JSON document's leaves (see :func:`json_fields`).
 
-        A leaf seen before (same place, indices aside, and same value) costs a
-        tuple and a dictionary look-up and is counted at once; new leaves are
-        gathered, searched together, and counted after, in their own order.
+        Paths are dotted with list indices (``kids[0].name``); shapes drop the
+        indices (``kids[].name``); booleans, nulls and a bare top-level string
+        are skipped. The walk keeps a stack of iterators, so deep nesting
+        cannot exhaust Python's recursion limit and leaves come in document
+        order. A leaf seen before (same shape and value) costs a tuple and a
+        dictionary look-up and is counted at once; new leaves are gathered,
+        searched together (:meth:`_count_new`), and counted after. This loop
+        runs once per leaf of every JSON body, hundreds of thousands of times
+        in a large capture, hence one function with its work inlined.
         """
         label = document.label
         results = self._documents.setdefault((label, document.decoding), {})
         new: dict[tuple[str, str], list[tuple[int, str]]] = {}
-        for ordinal, path, shape, value in _leaves(document.document, tally):
-            key = (shape, value)
-            result = results.get(key)
-            if result is None:
-                new.setdefault(key, []).append((ordinal, path))
-            elif result[1]:
-                tally.add(ordinal, f"{label} '{path}'", result)
+        counts, first = tally.counts, tally.first
+        ordinal, budget, pending = tally.ordinal, tally.budget, 0
+        stack: list[tuple[Iterator[tuple[Any, Any]], str, str, bool]] = []
+        if isinstance(document.document, dict):
+            stack.append((iter(document.document.items()), "", "", False))
+        elif isinstance(document.document, list):
+            stack.append((enumerate(document.document), "", "[]", True))
+        while stack and budget - pending >= 0:
+            children, path, shape, in_list = stack[-1]
+            for name, value in children:
+                if in_list:
+                    child_path, child_shape = f"{path}[{name}]", shape
+                elif path:
+                    child_path, child_shape = f"{path}.{name}", f"{shape}.{name}"
+                else:
+                    child_path = child_shape = name
+                if type(value) is str:
+                    ordinal += 1
+                    key = (child_shape, value)
+                    result = results.get(key)
+                    if result is None:
+                        new.setdefault(key, []).append((ordinal, child_path))
+                        pending += 1
+                        continue
+                    budget -= result[0]
+                    for item in result[1]:
+                        identity = id(item)
+                        if identity in counts:
+                            counts[identity] += 1
+                        else:
+                            counts[identity] = 1
+                            location = f"{label} '{child_path}'{item.suffix}"
+                            first[identity] = (ordinal, location, item)
+                elif isinstance(value, dict):
+                    stack.append((iter(value.items()), child_path, child_shape, False))
+                    break
+                elif isinstance(value, list):
+                    inner = f"{child_shape}[]"
+                    stack.append((enumerate(value), child_path, inner, True))
+                    break
             else:
-                tally.budget -= result[0]
-        if not new:
-            return
-        fields = [
-            Field(document.part, places[0][1], f"{label} '{places[0][1]}'",
-                  document.decoding, value, f"{label} '{shape}'")
-            for (shape, value), places in new.items()
-        ]  # fmt: skip
-        found = self._search.search_many(fields, [shape for shape, _ in new])
+                stack.pop()
+        tally.ordinal, tally.budget = ordinal, budget
+        if new:
+            self._count_new(document, results, new, tally)
+
+    def _count_new(
+        self,
+        document: JsonDocument,
+        results: dict[tuple[str, str], FieldResult],
+        new: dict[tuple[str, str], list[tuple[int, str]]],
+        tally: _Tally,
+    ) -> None:
+        """Search a document's new leaves together, cache and count them.
+
+        ``new`` maps (shape, value) to the (ordinal, path) of each leaf.
+        """
+        label, keys = document.label, list(new)
+
+        def field_at(index: int) -> Field:
+            shape, value = keys[index]
+            path = new[keys[index]][0][1]
+            return Field(document.part, path, f"{label} '{path}'", document.decoding,
+                         value, f"{label} '{shape}'")  # fmt: skip
+
+        found = self._search.search_many(
+            document.part,
+            [value for _, value in keys],
+            [shape for shape, _ in keys],
+            field_at,
+        )
         for (key, places), result in zip(new.items(), found, strict=True):
             if len(key[1]) <= _CACHED_VALUE_LENGTH:
                 results[key] = result
                 self._cached += 1
+            if not result[1]:
+                tally.budget -= result[0] * len(places)
+                continue
             for ordinal, path in places:
                 tally.add(ordinal, f"{label} '{path}'", result)
 
@@ -203,48 +268,6 @@ class Classifier:
         )
 
 
-def _leaves(document: object, tally: _Tally) -> list[tuple[int, str, str, str]]:
-    """Each text leaf of a JSON document: (ordinal, path, shape, value).
-
-    Paths are dotted with list indices (``kids[0].name``); shapes drop the
-    indices (``kids[].name``). Booleans, nulls and a bare top-level string
-    are skipped. Walks with a stack of iterators, so deep nesting cannot
-    exhaust Python's recursion limit, and leaves come out in document order.
-    Stops once the tally's field budget is spent.
-    """
-    leaves: list[tuple[int, str, str, str]] = []
-    append = leaves.append
-    ordinal = tally.ordinal
-    limit = ordinal + max(tally.budget, 0) + 1
-    stack: list[tuple[object, str, str, bool]] = []
-    if isinstance(document, dict):
-        stack.append((iter(document.items()), "", "", False))
-    elif isinstance(document, list):
-        stack.append((enumerate(document), "", "[]", True))
-    while stack and ordinal < limit:
-        children, path, shape, in_list = stack[-1]
-        for name, value in children:  # type: ignore[attr-defined]
-            if in_list:
-                child_path, child_shape = f"{path}[{name}]", shape
-            elif path:
-                child_path, child_shape = f"{path}.{name}", f"{shape}.{name}"
-            else:
-                child_path = child_shape = name
-            if type(value) is str:
-                ordinal += 1
-                append((ordinal, child_path, child_shape, value))
-            elif isinstance(value, dict):
-                stack.append((iter(value.items()), child_path, child_shape, False))
-                break
-            elif isinstance(value, list):
-                stack.append((enumerate(value), child_path, f"{child_shape}[]", True))
-                break
-        else:
-            stack.pop()
-    tally.ordinal = ordinal
-    return leaves
-
-
 class _Tally:
     """The hits of one observation: the first place of each, and how many.
 
@@ -260,8 +283,10 @@ class _Tally:
         """Decoded fields still to search before the ``max_fields`` limit."""
         self.ordinal = 0
         """Fields numbered so far, in the order they appear."""
-        self._first: dict[int, tuple[int, str, Found]] = {}
-        self._counts: dict[int, int] = {}
+        self.first: dict[int, tuple[int, str, Found]] = {}
+        """By hit identity: where it was first seen (ordinal, location) and it."""
+        self.counts: dict[int, int] = {}
+        """By hit identity: how many fields held it."""
 
     def next(self) -> int:
         """Number the next field."""
@@ -272,7 +297,7 @@ class _Tally:
         """Count the hits of the field numbered ``ordinal``, at ``location``."""
         expanded, hits = result
         self.budget -= expanded
-        counts, first = self._counts, self._first
+        counts, first = self.counts, self.first
         for item in hits:
             identity = id(item)
             if identity in counts:
@@ -286,10 +311,7 @@ class _Tally:
     def hits(self) -> list[_Hit]:
         """Each hit at its first location, with its count, in field order."""
         return sorted(
-            (
-                (*self._first[identity], count)
-                for identity, count in self._counts.items()
-            ),
+            ((*self.first[identity], count) for identity, count in self.counts.items()),
             key=lambda hit: hit[0],
         )
 

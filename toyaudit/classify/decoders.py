@@ -406,8 +406,8 @@ def expand(field: Field, rules: DecodingRules, depth: int) -> list[Field]:
 
 def might_decode(value: str, rules: DecodingRules) -> bool:
     """Whether :func:`expand` would find anything inside this value."""
-    if rules.max_depth <= 0:
-        return False
+    if rules.max_depth <= 0 or value.isdigit():
+        return False  # digits alone are hex to the base64 check below
     stripped = value.strip()
     if stripped[:1] in ("{", "["):
         return True

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -55,6 +55,9 @@ class Found:
 
 FieldResult = tuple[int, tuple[Found, ...]]
 """How many fields decoding a field gave, and the hits kept among them."""
+
+_NONE: FieldResult = (1, ())
+"""The result of a field that holds nothing and decodes to nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,30 +121,36 @@ class FieldSearch:
         return len(expanded), tuple(strongest(found))
 
     def search_many(
-        self, fields: Sequence[Field], shapes: Sequence[str]
+        self,
+        part: str,
+        values: Sequence[str],
+        shapes: Sequence[str],
+        field_at: Callable[[int], Field],
     ) -> list[FieldResult]:
-        """:meth:`search` for many fields; ``shapes`` are their keys sans indices.
+        """:meth:`search` for many fields of one part, given their values.
 
-        Values the screen passes and that hold nothing to decode can only be
-        recognised by their field's name, which costs far less.
+        ``shapes`` are the fields' names with list indices dropped, and
+        ``field_at(index)`` builds a field when it must be searched: most
+        values pass the screen, hold nothing to decode, and sit under a name
+        no detector is tied to, and for those no field is ever built.
         """
         plain = [
             index
-            for index, field in enumerate(fields)
-            if not might_decode(field.value, self._decoding)
+            for index, value in enumerate(values)
+            if not might_decode(value, self._decoding)
         ]
-        suspects = self._screen.suspects([fields[index].value for index in plain])
-        unsuspected = {
-            index for rank, index in enumerate(plain) if rank not in suspects
-        }
-        return [
-            self._keyed_only(field, shapes[index])
-            if index in unsuspected
-            else self.search(field)
-            for index, field in enumerate(fields)
-        ]
+        suspects = self._screen.suspects([values[index] for index in plain])
+        passed = {index for rank, index in enumerate(plain) if rank not in suspects}
+        results: list[FieldResult] = []
+        for index, shape in enumerate(shapes):
+            if index not in passed:
+                results.append(self.search(field_at(index)))
+                continue
+            keyed = self._detectors_for(part, shape).keyed
+            results.append(self._keyed_only(field_at(index), keyed) if keyed else _NONE)
+        return results
 
-    def _keyed_only(self, field: Field, shape: str) -> FieldResult:
+    def _keyed_only(self, field: Field, keyed: Sequence[Detector]) -> FieldResult:
         """Hits of a field the screen passed: only detectors tied to its name.
 
         The screen covers the persona and every detector that looks under any
@@ -153,7 +162,7 @@ class FieldSearch:
         found = [
             Found("", field.decoding, hit.rule, hit.category_id, hit.method,
                   hit.value, hit.confidence, (hit.value,))
-            for detector in self._detectors_for(field.part, shape).keyed
+            for detector in keyed
             for hit in detector.value_hits(field, ignored)
         ]  # fmt: skip
         return 1, tuple(strongest(found))
