@@ -36,6 +36,8 @@ from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.recipients import RecipientResolver
 from toyaudit.classify.records import Match, Method, Recipient
 from toyaudit.classify.rules import RuleSet
+from toyaudit.classify.tables import MIN_ROWS, columns, count_table
+from toyaudit.classify.tally import Hit, Tally
 from toyaudit.ingest.records import HttpRequest, Observation, host_of
 from toyaudit.session import Session
 
@@ -48,8 +50,6 @@ observations only, so one observation's counting never sees it happen)."""
 _CACHED_VALUE_LENGTH = 512
 """Longer values are rarely repeated; they are searched without the cache."""
 
-_Hit = tuple[int, str, Found, int]
-"""Order of first appearance, location, the hit, and how many places hold it."""
 _CacheKey = tuple[object, ...]
 
 
@@ -91,7 +91,7 @@ class Classifier:
             self._results.clear()
             self._documents.clear()
             self._cached = 0
-        hits: list[_Hit] = []
+        hits: list[Hit] = []
         decoded = None
         if isinstance(observation, HttpRequest):
             decoded = body_bytes(observation, self._rules.decoding)
@@ -103,7 +103,7 @@ class Classifier:
             for _, location, item, count in hits
         ]
 
-    def _content_hits(self, request: HttpRequest, decoded: DecodedBody) -> list[_Hit]:
+    def _content_hits(self, request: HttpRequest, decoded: DecodedBody) -> list[Hit]:
         body, decoding = decoded
         if not body:
             return []
@@ -119,13 +119,13 @@ class Classifier:
             return [(-1, _BODY_LOCATION, hit, 1)]
         return []
 
-    def _field_hits(self, items: list[Item]) -> list[_Hit]:
+    def _field_hits(self, items: list[Item]) -> list[Hit]:
         """The hits of every field, the same hit at the same place counted once.
 
         Stops after ``max_fields`` decoded fields, so one huge body cannot
         stall an audit.
         """
-        tally = _Tally(self._rules.decoding.max_fields)
+        tally = Tally(self._rules.decoding.max_fields)
         for item in items:
             if isinstance(item, JsonDocument):
                 self._document_hits(item, tally)
@@ -147,7 +147,7 @@ class Classifier:
                 self._cached += 1
         return result
 
-    def _document_hits(self, document: JsonDocument, tally: _Tally) -> None:
+    def _document_hits(self, document: JsonDocument, tally: Tally) -> None:
         """Count the hits of a JSON document's leaves (see :func:`json_fields`).
 
         Paths are dotted with list indices (``kids[0].name``); shapes drop the
@@ -200,6 +200,14 @@ class Classifier:
                     stack.append((iter(value.items()), child_path, child_shape, False))
                     break
                 elif isinstance(value, list):
+                    table = columns(value) if len(value) >= MIN_ROWS else None
+                    if table and len(value) * len(table) <= budget - pending:
+                        tally.ordinal, tally.budget = ordinal, budget
+                        pending += count_table(
+                            table, child_path, child_shape, label, results, new, tally
+                        )
+                        ordinal, budget = tally.ordinal, tally.budget
+                        continue
                     inner = f"{child_shape}[]"
                     stack.append((enumerate(value), child_path, inner, True))
                     break
@@ -214,7 +222,7 @@ class Classifier:
         document: JsonDocument,
         results: dict[tuple[str, str], FieldResult],
         new: dict[tuple[str, str], list[tuple[int, str]]],
-        tally: _Tally,
+        tally: Tally,
     ) -> None:
         """Search a document's new leaves together, cache and count them.
 
@@ -265,54 +273,6 @@ class Classifier:
             persona_field=item.persona_field,
             form=item.form,
             count=count,
-        )
-
-
-class _Tally:
-    """The hits of one observation: the first place of each, and how many.
-
-    A hit is counted by the identity of its :class:`Found`: results are
-    cached by place (indices aside), decoding and value, so the same object
-    comes back for the same value in every element of a list, and never for
-    another place. The first location keeps each object alive meanwhile, so
-    an identity cannot be reused within one observation.
-    """
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        """Decoded fields still to search before the ``max_fields`` limit."""
-        self.ordinal = 0
-        """Fields numbered so far, in the order they appear."""
-        self.first: dict[int, tuple[int, str, Found]] = {}
-        """By hit identity: where it was first seen (ordinal, location) and it."""
-        self.counts: dict[int, int] = {}
-        """By hit identity: how many fields held it."""
-
-    def next(self) -> int:
-        """Number the next field."""
-        self.ordinal += 1
-        return self.ordinal
-
-    def add(self, ordinal: int, location: str, result: FieldResult) -> None:
-        """Count the hits of the field numbered ``ordinal``, at ``location``."""
-        expanded, hits = result
-        self.budget -= expanded
-        counts, first = self.counts, self.first
-        for item in hits:
-            identity = id(item)
-            if identity in counts:
-                counts[identity] += 1
-                if ordinal < first[identity][0]:
-                    first[identity] = (ordinal, location + item.suffix, item)
-            else:
-                counts[identity] = 1
-                first[identity] = (ordinal, location + item.suffix, item)
-
-    def hits(self) -> list[_Hit]:
-        """Each hit at its first location, with its count, in field order."""
-        return sorted(
-            ((*self.first[identity], count) for identity, count in self.counts.items()),
-            key=lambda hit: hit[0],
         )
 
 

@@ -1,0 +1,111 @@
+"""Count a JSON list of like objects column by column.
+
+Telemetry is the bulk of what a toy sends: a batch of eighty events, each an
+object with the same ten keys (a timestamp, the device id, the MAC, the
+Wi-Fi name, a location...). Walking such a list leaf by leaf costs a
+microsecond of Python per leaf. Read as a table instead, each column (every
+event's ``mac``) is gathered, looked up in the result cache and counted with
+a handful of calls that loop in C (``map``, ``zip``, :class:`Counter`), and
+Python only loops over the few distinct results of each column.
+
+The counts, first locations and order are those a leaf-by-leaf walk would
+give when the objects list their keys in the same order; a list whose
+objects hold lists, or mix objects with other values, is left to that walk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from itertools import chain, repeat
+from typing import Any
+
+from toyaudit.classify.fieldsearch import FieldResult
+from toyaudit.classify.tally import Tally
+
+logger = logging.getLogger(__name__)
+
+MIN_ROWS = 8
+"""Shorter lists are walked leaf by leaf; a table would not pay for itself."""
+
+Column = tuple[str, list[Any]]
+"""A key path under each object (".loc.lat") and each object's value there."""
+NewLeaves = dict[tuple[str, str], list[tuple[int, str]]]
+"""Leaves not in the cache: (shape, value) -> [(ordinal, path), ...]."""
+
+_SKIPPED = frozenset({type(None), bool})
+"""Values that are never personal data and that a walk skips too."""
+
+
+def columns(rows: Sequence[Any]) -> list[Column] | None:
+    """The text columns of a list of objects, nested objects flattened.
+
+    None when the list is not such a table: an element that is not an
+    object, or a value that is a list (or anything but text, an object,
+    a boolean or null).
+    """
+    if set(map(type, rows)) != {dict}:
+        return None
+    found: list[Column] = []
+    for key in dict.fromkeys(chain.from_iterable(rows)):
+        values = [row.get(key) for row in rows]
+        kinds = set(map(type, values)) - _SKIPPED
+        if kinds <= {str}:
+            found.append((f".{key}", values))
+        elif kinds == {dict}:
+            inner = columns([value if type(value) is dict else {} for value in values])
+            if inner is None:
+                return None
+            found += [(f".{key}{suffix}", column) for suffix, column in inner]
+        else:
+            return None
+    return found
+
+
+def count_table(
+    table: list[Column],
+    path: str,
+    shape: str,
+    label: str,
+    results: dict[tuple[str, str], FieldResult],
+    new: NewLeaves,
+    tally: Tally,
+) -> int:
+    """Count every cell of a table whose rows sit at ``path`` (shape ``shape``).
+
+    Cells found in ``results`` are counted in ``tally``; the others are added
+    to ``new``, to be searched with the rest of the document's new leaves.
+    Row ``i``'s cell in column ``k`` gets the ordinal a leaf-by-leaf walk
+    would give it, so first locations and order do not depend on the path.
+    Returns how many cells went to ``new``.
+    """
+    base, stride, added = tally.ordinal, len(table), 0
+    rows = len(table[0][1]) if table else 0
+    for rank, (suffix, values) in enumerate(table):
+        cell_shape = f"{shape}[]{suffix}"
+        present = [index for index, value in enumerate(values) if type(value) is str]
+        texts = [values[index] for index in present]
+        found = list(map(results.get, zip(repeat(cell_shape), texts, strict=False)))
+        identities = list(map(id, found))
+        backwards = zip(
+            reversed(identities), range(len(identities) - 1, -1, -1), strict=True
+        )
+        first = dict(backwards)  # the last write for an identity is its first row
+        for identity, times in Counter(identities).items():
+            where = first[identity]
+            result = found[where]
+            if result is None:
+                for index, cell in enumerate(found):
+                    if cell is None:
+                        row = present[index]
+                        new.setdefault((cell_shape, texts[index]), []).append(
+                            (base + row * stride + rank + 1, f"{path}[{row}]{suffix}")
+                        )
+                added += times
+                continue
+            row = present[where]
+            location = f"{label} '{path}[{row}]{suffix}'"
+            tally.add(base + row * stride + rank + 1, location, result, times)
+    tally.ordinal = base + rows * stride
+    return added
