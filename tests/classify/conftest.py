@@ -6,8 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import strategies as st
 
 from toyaudit.classify import Classifier, RuleSet, default_rules_dir, load_rules
+from toyaudit.classify.persona import PersonaIndex
 from toyaudit.ingest.records import Endpoint, Evidence, HttpRequest, Transport
 from toyaudit.session import PersonaValue, Session, Toy
 
@@ -46,6 +48,51 @@ def make_session(persona: dict[str, str] | None = None) -> Session:
         evidence=("flows.mitm",),
         manifest_sha256="0" * 64,
     )
+
+
+@pytest.fixture(scope="session")
+def standard_session() -> Session:
+    """The standard test session, shared by the whole run.
+
+    Hypothesis runs one test body many times, so its tests cannot take
+    function-scoped fixtures such as ``classifier``.
+    """
+    return make_session()
+
+
+@pytest.fixture(scope="session")
+def persona_index(shipped_rules: RuleSet) -> PersonaIndex:
+    """Every form of the standard test persona, under the shipped categories."""
+    return PersonaIndex(make_session().persona, shipped_rules.persona)
+
+
+@pytest.fixture(scope="session")
+def telemetry_values(persona_index: PersonaIndex) -> st.SearchStrategy[str]:
+    """Values as a toy's telemetry holds them, for property tests.
+
+    Each joins up to four pieces: random text, digits, e-mail and MAC
+    addresses, coordinates, keys and tokens, every form of the test persona,
+    and characters that trouble a joined scan (newlines, "İ", whose lower
+    case is two characters, the Kelvin sign, a final sigma).
+    """
+    persona = sorted({form.literal for form in persona_index.forms})
+    shapes = (
+        r"[0-9]{1,16}",
+        r"[a-z0-9._%+-]{1,8}@[a-z0-9-]{1,8}\.[a-z]{2,4}",
+        r"[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}",
+        r"[0-9A-Fa-f]{12}",
+        r"-?[0-9]{1,2}\.[0-9]{3,6}, ?-?[0-9]{1,3}\.[0-9]{3,6}",
+        r"AKIA[0-9A-Z]{16}",
+        r"eyJ[A-Za-z0-9_-]{8,12}\.eyJ[A-Za-z0-9_-]{8,12}\.[A-Za-z0-9_-]{0,8}",
+    )
+    pieces = st.one_of(
+        st.text(max_size=12),
+        *(st.from_regex(shape, fullmatch=True) for shape in shapes),
+        st.sampled_from(persona),
+        st.sampled_from(persona).map(str.upper),
+        st.sampled_from(["\n", " ", "=", ",", "@", ":", "İ", "\u212a", "ΟΔΟΣ"]),
+    )
+    return st.lists(pieces, max_size=4).map("".join)
 
 
 @pytest.fixture

@@ -6,8 +6,16 @@ import base64
 import gzip
 import json
 from collections.abc import Callable
+from typing import Any
 
-from toyaudit.classify import Classifier
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from toyaudit.classify import Classifier, RuleSet
+from toyaudit.classify.decoders import JsonDocument, raw_items
+from toyaudit.classify.fieldsearch import FieldSearch
+from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.records import Match, Method, Party, Tier
 from toyaudit.ingest.records import (
     DnsQuery,
@@ -16,6 +24,7 @@ from toyaudit.ingest.records import (
     HttpRequest,
     TlsClientHello,
 )
+from toyaudit.session import Session
 
 RequestFactory = Callable[..., HttpRequest]
 """The ``request_to`` fixture of conftest.py."""
@@ -203,3 +212,324 @@ def test_classifier_persona_hit_hides_other_categories_in_same_field(
     categories = {(match.location, match.category.id) for match in matches}
     assert ("JSON body field 'password'", "wifi-password") in categories
     assert ("JSON body field 'password'", "password") not in categories
+
+
+def _counted(matches: list[Match]) -> list[tuple[str, str, str, int]]:
+    return [(m.rule, m.location, m.value, m.count) for m in matches]
+
+
+_Identity = tuple[str, str, str, int, tuple[str, ...], Method]
+"""Rule, location, value, count, decoding and method of a match."""
+
+
+def _identities(matches: list[Match]) -> list[_Identity]:
+    return [
+        (m.rule, m.location, m.value, m.count, m.decoding, m.method) for m in matches
+    ]
+
+
+def _events(count: int, **fields: str) -> list[dict[str, str]]:
+    """A telemetry batch: ``count`` events, each with a timestamp and ``fields``."""
+    return [{"t": str(1767225600 + second), **fields} for second in range(count)]
+
+
+def _json_request(
+    request_to: RequestFactory, body: object, **parts: str
+) -> HttpRequest:
+    return request_to(headers=_JSON, body=json.dumps(body).encode(), **parts)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "rule"),
+    [
+        ("mac", "3C:71:BF:00:12:34", "mac-address"),
+        ("toy", "A4:CF:12:3B:9E:01", "persona:toy.mac"),
+    ],
+)
+def test_classifier_same_value_in_80_events_is_one_match_counted_80(
+    classifier: Classifier, request_to: RequestFactory, key: str, value: str, rule: str
+) -> None:
+    request = _json_request(request_to, {"events": _events(80, **{key: value})})
+
+    matches = classifier.classify(request)
+
+    assert _counted(matches) == [
+        (rule, f"JSON body field 'events[0].{key}'", value, 80)
+    ]
+
+
+def test_classifier_differing_values_in_one_place_are_separate_matches(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    macs = ("3C:71:BF:00:12:34", "3C:71:BF:00:56:78")
+    events = [{"mac": macs[number % 2]} for number in range(80)]
+
+    matches = classifier.classify(_json_request(request_to, {"events": events}))
+
+    assert _counted(matches) == [
+        ("mac-address", "JSON body field 'events[0].mac'", macs[0], 40),
+        ("mac-address", "JSON body field 'events[1].mac'", macs[1], 40),
+    ]
+
+
+def test_classifier_same_value_under_two_names_is_two_matches(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    mac = "3C:71:BF:00:12:34"
+    body = {"mac": mac, "device": {"mac": mac}, "events": _events(3, mac=mac)}
+
+    matches = classifier.classify(_json_request(request_to, body))
+
+    assert _counted(matches) == [
+        ("mac-address", "JSON body field 'mac'", mac, 1),
+        ("mac-address", "JSON body field 'device.mac'", mac, 1),
+        ("mac-address", "JSON body field 'events[0].mac'", mac, 3),
+    ]
+
+
+def test_classifier_same_observation_twice_gives_equal_matches(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    payload = base64.b64encode(b'{"contact": "kid@mail.example"}').decode()
+    body = {
+        "profile": {"name": "Mia Lopez", "age": "7"},
+        "events": _events(20, mac="3C:71:BF:00:12:34", toy="a4cf123b9e01"),
+        "payload": payload,
+    }
+    request = _json_request(
+        request_to,
+        body,
+        query="child=Mia%20Lopez&lang=en",
+        path="/v1/users/ana.lopez%40example.com",
+    )
+
+    first = _identities(classifier.classify(request))
+    second = _identities(classifier.classify(request))
+
+    assert second == first
+    assert len(first) == 7
+    assert [identity[3] for identity in first] == [1, 1, 1, 1, 20, 20, 1]
+
+
+def test_classifier_order_follows_the_document_when_some_fields_were_cached(
+    classifier: Classifier,
+    classifier_for: Callable[[dict[str, str]], Classifier],
+    request_to: RequestFactory,
+) -> None:
+    mac = "3C:71:BF:00:12:34"
+    earlier = {"events": [{"mac": mac}], "contact": "kid@mail.example"}
+    classifier.classify(_json_request(request_to, earlier, query="id=TB22910047"))
+    body = {
+        "name": "Mia Lopez",
+        "events": [{"mac": mac}, {"mac": "3C:71:BF:00:56:78"}, {"mac": mac}],
+        "contact": "kid@mail.example",
+        "idfa": "6D92078A-8246-4BA4-AE5B-76104861E7DC",
+    }
+    request = _json_request(request_to, body, query="lang=en&id=TB22910047")
+
+    warm = classifier.classify(request)
+    fresh = classifier_for({}).classify(request)
+
+    assert _identities(warm) == _identities(fresh)
+    assert [match.location for match in warm] == [
+        "query parameter 'id'",
+        "JSON body field 'name'",
+        "JSON body field 'events[0].mac'",
+        "JSON body field 'events[1].mac'",
+        "JSON body field 'contact'",
+        "JSON body field 'idfa'",
+    ]
+    assert warm[2].count == 2
+
+
+def test_classifier_json_lone_surrogate_does_not_stop_classification(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    body = b'{"note": "\\ud800", "contact": "kid@mail.example"}'
+
+    matches = classifier.classify(request_to(headers=_JSON, body=body))
+
+    assert _counted(matches) == [
+        ("email-address", "JSON body field 'contact'", "kid@mail.example", 1)
+    ]
+
+
+def test_classifier_same_observation_twice_at_the_field_limit(
+    classifier: Classifier, request_to: RequestFactory, shipped_rules: RuleSet
+) -> None:
+    events = [
+        {
+            "note": base64.b64encode(f"story {number}".encode()).decode(),
+            "contact": f"kid{number}@mail.example",
+        }
+        for number in range(shipped_rules.decoding.max_fields // 2 + 500)
+    ]
+    request = _json_request(request_to, {"events": events})
+
+    first = _identities(classifier.classify(request))
+
+    assert _identities(classifier.classify(request)) == first
+
+
+def test_classifier_max_fields_bounds_a_flat_json_list(
+    classifier: Classifier, request_to: RequestFactory, shipped_rules: RuleSet
+) -> None:
+    limit = shipped_rules.decoding.max_fields
+    emails = [f"kid{number}@mail.example" for number in range(limit + 1000)]
+
+    matches = classifier.classify(_json_request(request_to, {"emails": emails}))
+
+    assert len(matches) <= limit
+
+
+def test_classifier_table_counts_from_the_first_row_holding_a_cell(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    mac = "3C:71:BF:00:12:34"
+    events: list[object] = [{"t": "1"}]
+    events += [{"t": "2", "device": {"mac": mac}} for _ in range(11)]
+
+    matches = classifier.classify(_json_request(request_to, {"events": events}))
+
+    assert _counted(matches) == [
+        ("mac-address", "JSON body field 'events[1].device.mac'", mac, 11)
+    ]
+
+
+def test_classifier_short_and_long_lists_at_one_place_are_one_match(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    mac = "3C:71:BF:00:12:34"
+    groups = [{"events": _events(3, mac=mac)}, {"events": _events(12, mac=mac)}]
+    request = _json_request(request_to, {"groups": groups})
+
+    first = classifier.classify(request)
+
+    assert _counted(first) == [
+        ("mac-address", "JSON body field 'groups[0].events[0].mac'", mac, 15)
+    ]
+    assert _identities(classifier.classify(request)) == _identities(first)
+
+
+def test_classifier_table_of_cached_and_new_cells_follows_the_document(
+    classifier: Classifier,
+    classifier_for: Callable[[dict[str, str]], Classifier],
+    request_to: RequestFactory,
+) -> None:
+    cached, fresh_mac = "3C:71:BF:00:12:34", "3C:71:BF:00:56:78"
+    classifier.classify(_json_request(request_to, {"events": _events(8, mac=cached)}))
+    events = [
+        *_events(2, mac="none"),
+        *_events(1, mac=cached),
+        *_events(2, mac=fresh_mac, email="kid@mail.example"),
+        *_events(6, mac=cached),
+    ]
+    request = _json_request(request_to, {"events": events})
+
+    warm = classifier.classify(request)
+
+    assert _identities(warm) == _identities(classifier_for({}).classify(request))
+    assert _counted(warm) == [
+        ("mac-address", "JSON body field 'events[2].mac'", cached, 7),
+        ("mac-address", "JSON body field 'events[3].mac'", fresh_mac, 2),
+        ("email-address", "JSON body field 'events[3].email'", "kid@mail.example", 2),
+    ]
+
+
+def test_classifier_table_keeps_document_order_when_first_rows_lack_a_key(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    mac, email = "3C:71:BF:00:12:34", "kid@mail.example"
+    events = [{"note": "hi"}, {"mac": mac, "note": email}, *[{"note": "hi"}] * 8]
+
+    matches = classifier.classify(_json_request(request_to, {"events": events}))
+
+    assert _counted(matches) == [
+        ("mac-address", "JSON body field 'events[1].mac'", mac, 1),
+        ("email-address", "JSON body field 'events[1].note'", email, 1),
+    ]
+
+
+def _field_by_field(
+    request: HttpRequest, rules: RuleSet, search: FieldSearch
+) -> list[_Identity]:
+    """What the classifier must report for a JSON body, found the slow way.
+
+    Each leaf is searched on its own, in document order; the hits of leaves
+    at one place (list indices aside) holding one value are one match,
+    counted once per leaf and located at the first.
+    """
+    [document] = raw_items(request, rules.decoding)
+    assert isinstance(document, JsonDocument)
+    matches: dict[tuple[str, str, int], list[Any]] = {}
+    for field in document.fields():
+        for rank, found in enumerate(search.search(field)[1]):
+            held = matches.get((field.place, field.value, rank))
+            if held is not None:
+                held[3] += 1
+                continue
+            matches[(field.place, field.value, rank)] = [
+                found.rule, field.location + found.suffix, found.value, 1,
+                found.decoding, found.method,
+            ]  # fmt: skip
+    return [tuple(entry) for entry in matches.values()]
+
+
+def _telemetry_body(
+    draw: Callable[[st.SearchStrategy[Any]], Any],
+    values: st.SearchStrategy[str],
+    sparse: bool = False,
+) -> dict[str, object]:
+    """A batch of events whose rows list their keys in the same order.
+
+    When ``sparse``, a row may lack any of its keys.
+    """
+    pool = draw(st.lists(values, min_size=1, max_size=5))
+    pool += [base64.b64encode(value.encode()).decode() for value in pool[:2]]
+    cell = st.sampled_from(pool)
+    kept = st.booleans() if sparse else st.just(True)
+    rows = draw(st.integers(min_value=0, max_value=20))
+    events = [
+        {
+            key: value
+            for key, value in (
+                ("t", draw(cell)),
+                ("mac", draw(cell)),
+                ("device", {"id": draw(cell)}),
+            )
+            if draw(kept)
+        }
+        for _ in range(rows)
+    ]
+    return {"name": draw(cell), "events": events, "meta": {"mac": draw(cell)}}
+
+
+# request_to only builds requests; it holds nothing one example could leave behind.
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data(), sparse=st.booleans())
+def test_classifier_counts_what_a_field_by_field_search_finds(
+    data: st.DataObject,
+    sparse: bool,
+    shipped_rules: RuleSet,
+    standard_session: Session,
+    persona_index: PersonaIndex,
+    request_to: RequestFactory,
+    telemetry_values: st.SearchStrategy[str],
+) -> None:
+    earlier = _telemetry_body(data.draw, telemetry_values, sparse)
+    body = _telemetry_body(data.draw, telemetry_values, sparse)
+    request = request_to(path="/", headers=_JSON, body=json.dumps(body).encode())
+    warm = Classifier(shipped_rules, standard_session)
+    warm.classify(request_to(headers=_JSON, body=json.dumps(earlier).encode()))
+    search = FieldSearch(
+        [rule for rule in shipped_rules.detectors if not rule.content],
+        persona_index,
+        shipped_rules.decoding,
+    )
+    expected = _field_by_field(request, shipped_rules, search)
+    for classifier in (warm, Classifier(shipped_rules, standard_session)):
+        assert _identities(classifier.classify(request)) == expected

@@ -127,13 +127,14 @@ class Classifier:
         """
         tally = Tally(self._rules.decoding.max_fields)
         for item in items:
+            if tally.budget <= 0:
+                logger.debug("field limit reached; later fields not searched")
+                break
             if isinstance(item, JsonDocument):
                 self._document_hits(item, tally)
             else:
-                tally.add(tally.next(), item.location, self._field_result(item))
-            if tally.budget < 0:
-                logger.debug("field limit reached; later fields not searched")
-                break
+                result = self._field_result(item)
+                tally.add(tally.next(), item.location, result, spent=1)
         return tally.hits()
 
     def _field_result(self, field: Field) -> FieldResult:
@@ -164,13 +165,13 @@ class Classifier:
         results = self._documents.setdefault((label, document.decoding), {})
         new: dict[tuple[str, str], list[tuple[int, str]]] = {}
         counts, first = tally.counts, tally.first
-        ordinal, budget, pending = tally.ordinal, tally.budget, 0
+        ordinal, budget = tally.ordinal, tally.budget
         stack: list[tuple[Iterator[tuple[Any, Any]], str, str, bool]] = []
         if isinstance(document.document, dict):
             stack.append((iter(document.document.items()), "", "", False))
         elif isinstance(document.document, list):
             stack.append((enumerate(document.document), "", "[]", True))
-        while stack and budget - pending >= 0:
+        while stack:
             children, path, shape, in_list = stack[-1]
             for name, value in children:
                 if in_list:
@@ -180,14 +181,16 @@ class Classifier:
                 else:
                     child_path = child_shape = name
                 if type(value) is str:
+                    if budget <= 0:
+                        stack.clear()
+                        break
+                    budget -= 1
                     ordinal += 1
                     key = (child_shape, value)
                     result = results.get(key)
                     if result is None:
                         new.setdefault(key, []).append((ordinal, child_path))
-                        pending += 1
                         continue
-                    budget -= result[0]
                     for item in result[1]:
                         identity = id(item)
                         if identity in counts:
@@ -201,9 +204,9 @@ class Classifier:
                     break
                 elif isinstance(value, list):
                     table = columns(value) if len(value) >= MIN_ROWS else None
-                    if table and len(value) * len(table) <= budget - pending:
+                    if table and len(value) * len(table) <= budget:
                         tally.ordinal, tally.budget = ordinal, budget
-                        pending += count_table(
+                        count_table(
                             table, child_path, child_shape, label, results, new, tally
                         )
                         ordinal, budget = tally.ordinal, tally.budget
@@ -246,11 +249,9 @@ class Classifier:
             if len(key[1]) <= _CACHED_VALUE_LENGTH:
                 results[key] = result
                 self._cached += 1
-            if not result[1]:
-                tally.budget -= result[0] * len(places)
-                continue
-            for ordinal, path in places:
-                tally.add(ordinal, f"{label} '{path}'", result)
+            if result[1]:
+                for ordinal, path in places:
+                    tally.add(ordinal, f"{label} '{path}'", result, spent=0)
 
     def _match(
         self,

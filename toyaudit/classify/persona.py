@@ -121,7 +121,9 @@ class _Alternation:
     def occurs(self, text: str) -> bool:
         """Whether any literal occurs in ``text``, whole token or not."""
         if self._lowered is not None:
-            return self._lowered.search(text.lower()) is not None
+            lowered = text.lower()
+            if len(lowered) == len(text):
+                return self._lowered.search(lowered) is not None
         return self._pattern is not None and self._pattern.search(text) is not None
 
     def search(self, text: str) -> list[tuple[tuple[int, str, str], PersonaHit]]:

@@ -72,6 +72,17 @@ class Screen:
         """Indices of the values a detector or the persona might match."""
         if self._unscreened:
             return set(range(len(values)))
+        if not values:
+            return set()
+        try:
+            return self._suspects(values)
+        except UnicodeEncodeError:
+            # A lone surrogate (from a JSON "\ud800" escape) has no UTF-8
+            # form, so RE2 cannot read the text: search every value in full.
+            logger.debug("values RE2 cannot read; screening skipped")
+            return set(range(len(values)))
+
+    def _suspects(self, values: Sequence[str]) -> set[int]:
         joined = "\n".join(values)
         starts = [0] * len(values)
         offset = 0

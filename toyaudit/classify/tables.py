@@ -9,8 +9,8 @@ a handful of calls that loop in C (``map``, ``zip``, :class:`Counter`), and
 Python only loops over the few distinct results of each column.
 
 The counts, first locations and order are those a leaf-by-leaf walk would
-give when the objects list their keys in the same order; a list whose
-objects hold lists, or mix objects with other values, is left to that walk.
+give. Only lists of objects with the same keys in the same order (nested
+objects alike) are read as tables; any other list is left to that walk.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Any
 
 from toyaudit.classify.fieldsearch import FieldResult
@@ -42,19 +42,19 @@ def columns(rows: Sequence[Any]) -> list[Column] | None:
     """The text columns of a list of objects, nested objects flattened.
 
     None when the list is not such a table: an element that is not an
-    object, or a value that is a list (or anything but text, an object,
-    a boolean or null).
+    object, objects whose keys differ (or come in another order), or a value
+    that is a list (or anything but text, an object, a boolean or null).
     """
-    if set(map(type, rows)) != {dict}:
+    if set(map(type, rows)) != {dict} or len(set(map(tuple, rows))) != 1:
         return None
     found: list[Column] = []
-    for key in dict.fromkeys(chain.from_iterable(rows)):
-        values = [row.get(key) for row in rows]
+    for key in rows[0]:
+        values = [row[key] for row in rows]
         kinds = set(map(type, values)) - _SKIPPED
         if kinds <= {str}:
             found.append((f".{key}", values))
-        elif kinds == {dict}:
-            inner = columns([value if type(value) is dict else {} for value in values])
+        elif kinds == {dict} and len(kinds) == len(set(map(type, values))):
+            inner = columns(values)
             if inner is None:
                 return None
             found += [(f".{key}{suffix}", column) for suffix, column in inner]
@@ -71,21 +71,22 @@ def count_table(
     results: dict[tuple[str, str], FieldResult],
     new: NewLeaves,
     tally: Tally,
-) -> int:
+) -> None:
     """Count every cell of a table whose rows sit at ``path`` (shape ``shape``).
 
     Cells found in ``results`` are counted in ``tally``; the others are added
     to ``new``, to be searched with the rest of the document's new leaves.
     Row ``i``'s cell in column ``k`` gets the ordinal a leaf-by-leaf walk
     would give it, so first locations and order do not depend on the path.
-    Returns how many cells went to ``new``.
+    Each text cell costs the tally's budget one field.
     """
-    base, stride, added = tally.ordinal, len(table), 0
+    base, stride, cells = tally.ordinal, len(table), 0
     rows = len(table[0][1]) if table else 0
     for rank, (suffix, values) in enumerate(table):
         cell_shape = f"{shape}[]{suffix}"
         present = [index for index, value in enumerate(values) if type(value) is str]
         texts = [values[index] for index in present]
+        cells += len(texts)
         found = list(map(results.get, zip(repeat(cell_shape), texts, strict=False)))
         identities = list(map(id, found))
         backwards = zip(
@@ -102,10 +103,9 @@ def count_table(
                         new.setdefault((cell_shape, texts[index]), []).append(
                             (base + row * stride + rank + 1, f"{path}[{row}]{suffix}")
                         )
-                added += times
                 continue
             row = present[where]
             location = f"{label} '{path}[{row}]{suffix}'"
-            tally.add(base + row * stride + rank + 1, location, result, times)
+            tally.add(base + row * stride + rank + 1, location, result, times, 0)
     tally.ordinal = base + rows * stride
-    return added
+    tally.budget -= cells

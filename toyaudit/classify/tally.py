@@ -23,7 +23,9 @@ class Tally:
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
-        """Decoded fields still to search before the ``max_fields`` limit."""
+        """Fields still to search before the ``max_fields`` limit: each field
+        of the observation costs one, whatever its decoding reveals (which
+        ``max_depth`` and ``max_body_bytes`` bound)."""
         self.ordinal = 0
         """Fields numbered so far, in the order they appear."""
         self.first: dict[int, tuple[int, str, Found]] = {}
@@ -37,11 +39,20 @@ class Tally:
         return self.ordinal
 
     def add(
-        self, ordinal: int, location: str, result: FieldResult, times: int = 1
+        self,
+        ordinal: int,
+        location: str,
+        result: FieldResult,
+        times: int = 1,
+        spent: int | None = None,
     ) -> None:
-        """Count the hits of ``times`` fields first seen at ``ordinal``/``location``."""
-        expanded, hits = result
-        self.budget -= expanded * times
+        """Count the hits of ``times`` fields first seen at ``ordinal``/``location``.
+
+        ``spent`` is what they cost of the budget, ``times`` unless the
+        caller has already paid it.
+        """
+        _, hits = result
+        self.budget -= times if spent is None else spent
         counts, first = self.counts, self.first
         for item in hits:
             identity = id(item)

@@ -196,6 +196,21 @@ class RuleReader:
                 f"regex {source!r} uses a back-reference",
                 "rewrite it without back-references (list the variants instead)",
             )
+        for construct, instead in _AMBIGUOUS.items():
+            if construct in source:
+                self.fail(
+                    key,
+                    f"regex {source!r} uses {construct!r}, which means something "
+                    "else in RE2 than in Python",
+                    instead,
+                )
+        if "(?" in source.replace("(?:", "").replace("(?P<", ""):
+            self.fail(
+                key,
+                f"regex {source!r} sets a flag or uses a special group",
+                "use only (?:...) and (?P<name>...) groups; spell cases out "
+                "([Kk]id) where a value pattern must ignore them",
+            )
         try:
             return re.compile(source)
         except re.error as error:
@@ -214,3 +229,18 @@ class RuleReader:
 
 
 _NON_RE2 = ("(?=", "(?!", "(?<=", "(?<!", "(?P=")
+_AMBIGUOUS = {
+    "\\d": "write [0-9] (Python's \\d also matches other scripts' digits)",
+    "\\D": "write [^0-9]",
+    "\\w": "write [A-Za-z0-9_] (Python's \\w also matches accented letters)",
+    "\\W": "write [^A-Za-z0-9_]",
+    "\\s": "write [ \\t\\r\\n] (Python's \\s also matches other spaces)",
+    "\\S": "write [^ \\t\\r\\n]",
+    "\\b": "write the boundary out, e.g. (?:^|[^A-Za-z0-9])",
+    "\\B": "write the boundary out",
+    "\\A": "write ^ (patterns see one value at a time)",
+    "\\Z": "write $ (patterns see one value at a time)",
+    "{,": "write {0,n}",
+}
+"""Constructs both engines accept with different meanings: the classifier
+screens values with RE2 and confirms with Python's re, so they must agree."""
