@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,34 @@ def test_assessor_contacts_count_and_transport(severity_rules: SeverityRules) ->
     assert by_host["ads.example"].transports == (Transport.TLS,)
     assert by_host["ads.example"].first_evidence.packets == (1,)
     assert by_host["cdn.x"].transports == ()
+
+
+def test_assessor_adds_match_count_to_occurrences(
+    severity_rules: SeverityRules,
+) -> None:
+    assessor = Assessor(severity_rules)
+    batch, single = request(3), request(9)
+    assessor.add(batch, VENDOR, [replace(match(batch), count=80)])
+    assessor.add(single, VENDOR, [match(single)])
+
+    [finding], _ = finish(assessor)
+
+    assert finding.occurrences == 81
+    assert [detection.evidence.packets for detection in finding.detections] == [
+        (3,),
+        (9,),
+    ]
+
+
+def test_assessor_counted_match_repeated_in_one_observation_counts_once(
+    severity_rules: SeverityRules,
+) -> None:
+    assessor = Assessor(severity_rules)
+    batch = request(4)
+    counted = replace(match(batch), count=80)
+    assessor.add(batch, VENDOR, [counted, counted])
+
+    [finding], _ = finish(assessor)
+
+    assert finding.occurrences == 80
+    assert len(finding.detections) == 1

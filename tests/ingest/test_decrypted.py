@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from toyaudit.ingest import read_session
+from toyaudit.ingest import Shard, read_session
 from toyaudit.ingest.records import Coverage, HttpRequest, Observation, Transport
+from toyaudit.ingest.shard import conversation_shard
 from toyaudit.session import open_evidence
 from toyaudit.synth import Host, PcapWriter, TcpConversation, http_request
 
@@ -156,3 +157,19 @@ def test_decrypted_pcap_with_wrong_keylog_says_why(tmp_path: Path) -> None:
     [problem] = coverage.problems
     assert "capture.pcap: TLS connection 192.168.4.23:49800" in problem
     assert "not decrypted" in problem and "client random" in problem
+
+
+def test_decrypted_every_shard_reads_the_key_log(tmp_path: Path) -> None:
+    capture = _write_pcap(tmp_path, _tls_wire(tmp_path, ssl.TLSVersion.TLSv1_3))
+    session = open_evidence(capture)
+
+    requests = []
+    for index in range(3):
+        coverage = Coverage()
+        for item in read_session(session, coverage, None, Shard(index, 3)):
+            if isinstance(item, HttpRequest):
+                requests.append((index, item.transport))
+        assert coverage.problems == []
+
+    owner = conversation_shard(TOY.packed_ip, 49800, CLOUD.packed_ip, 443, 3)
+    assert requests == [(owner, Transport.TLS)]

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from mitmproxy import io as mitmproxy_io
 from mitmproxy import tcp
+from mitmproxy.io import tnetstring
 from mitmproxy.test import tflow
 
 from toyaudit.errors import IngestError
-from toyaudit.ingest import read_evidence
+from toyaudit.ingest import Shard, read_evidence
+from toyaudit.ingest.flows import read_flows
 from toyaudit.ingest.payload import SAMPLE_LIMIT
 from toyaudit.ingest.records import (
     Coverage,
@@ -299,3 +301,36 @@ def test_flows_notes_count_this_files_flows_only(tmp_path: Path) -> None:
 
     assert coverage.flows == 56
     assert "(after flow 6)" in coverage.problems[0]
+
+
+def test_flows_unloadable_flow_is_skipped_and_reading_goes_on(tmp_path: Path) -> None:
+    first, second = tflow.tflow(), tflow.tflow()
+    first.id, second.id = "before", "after"
+    path = tmp_path / "flows.mitm"
+    with path.open("wb") as stream:
+        writer: Any = flow_writer(stream)
+        writer.add(first)
+        stream.write(tnetstring.dumps({"type": "carrier-pigeon", "version": 21}))
+        writer.add(second)
+
+    observations, coverage = _read(path)
+
+    assert [item.evidence.flow_id for item in observations] == ["before", "after"]
+    assert coverage.flows == 2
+    [note] = coverage.problems
+    assert note.startswith("flows.mitm: flow 2 at byte ")
+    assert note.endswith("it was skipped")
+
+
+def test_flows_shards_read_every_flow_once(every_kind: Path) -> None:
+    whole, _ = _read(every_kind)
+
+    parts: list[Observation] = []
+    for index in range(3):
+        coverage = Coverage()
+        with every_kind.open("rb") as stream:
+            parts += read_flows(
+                stream, "flows.mitm", coverage, 0, None, Shard(index, 3)
+            )
+
+    assert sorted(map(repr, parts)) == sorted(map(repr, whole))

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toyaudit.errors import IngestError
-from toyaudit.ingest import har, read_evidence
+from toyaudit.ingest import Shard, har, read_evidence
 from toyaudit.ingest.har import read_har
 from toyaudit.ingest.records import (
     Coverage,
@@ -500,3 +500,19 @@ def test_har_errors_count_this_files_entries_only(tmp_path: Path) -> None:
     assert coverage.problems[0].startswith(
         f"cut.har: not valid JSON after entry {len(observations)} ("
     )
+
+
+def test_har_shards_read_every_entry_once(tmp_path: Path) -> None:
+    entries = [_entry(f"https://cloud.toy.example/v1/{number}") for number in range(7)]
+    whole, coverage = _read_text(tmp_path, _har(*entries))
+
+    parts: list[Observation] = []
+    flows = 0
+    for index in range(3):
+        part = Coverage()
+        with (tmp_path / "app.har").open("rb") as stream:
+            parts += read_har(stream, "app.har", part, 0, None, Shard(index, 3))
+        flows += part.flows
+
+    assert sorted(map(repr, parts)) == sorted(map(repr, whole))
+    assert flows == coverage.flows == 7

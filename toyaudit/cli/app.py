@@ -122,8 +122,9 @@ def audit(
             "--jobs",
             "-j",
             min=0,
-            help="Worker processes that classify in parallel. 0 (the default) "
-            "uses one per core for evidence over 32 MB and none for smaller.",
+            help="Worker processes that each read and classify a share of the "
+            "evidence. 0 (the default) uses one per core for evidence over 32 MB "
+            "and none for smaller; the findings are the same either way.",
         ),
     ] = 0,
     verbose: Verbose = 0,

@@ -12,6 +12,9 @@ per problem naming the file and the place, so the report can say what the
 audit did not see. Only a file that cannot be read at all raises
 :class:`IngestError`.
 
+Given a :class:`Shard`, the readers read only that shard's part of each
+file, for an audit split between worker processes (:mod:`.shard`).
+
 Bluetooth evidence: Android btsnoop logs (``btsnoop\\0`` first), ``ble.jsonl``
 from ``toyaudit capture`` (by name, or ``{"type":`` first) and pcap/pcapng
 files of Bluetooth link types are read by :mod:`~toyaudit.ingest.bluetooth`.
@@ -45,9 +48,10 @@ from toyaudit.ingest.keylog import KeyLog
 from toyaudit.ingest.packets import read_capture
 from toyaudit.ingest.pcapfile import PCAP_MAGICS, PCAPNG_MAGIC, ProgressCallback
 from toyaudit.ingest.records import Coverage, Observation
+from toyaudit.ingest.shard import Shard
 from toyaudit.session import Session
 
-__all__ = ["ProgressCallback", "read_evidence", "read_session"]
+__all__ = ["ProgressCallback", "Shard", "read_evidence", "read_session"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +60,19 @@ _FLOW_FILE_START = re.compile(rb"[1-9][0-9]{0,11}:")
 
 
 def read_session(
-    session: Session, coverage: Coverage, progress: ProgressCallback | None = None
+    session: Session,
+    coverage: Coverage,
+    progress: ProgressCallback | None = None,
+    shard: Shard | None = None,
 ) -> Iterator[Observation]:
     """Yield the observations of every evidence file of ``session``, in order.
 
     TLS key logs among the evidence are read first, so that every capture of
     the session is decrypted with them. In loose captures (no session folder),
     files of no known format are skipped with a note; in a sealed session they
-    are an error, since the manifest says they are evidence.
+    are an error, since the manifest says they are evidence. With a
+    ``shard``, only that shard's part of each file is read
+    (:mod:`~toyaudit.ingest.shard`); key logs are read whole by every shard.
     """
     keylog = KeyLog()
     keylog_names = [
@@ -78,7 +87,7 @@ def read_session(
             continue
         try:
             yield from read_evidence(
-                session.path / name, name, coverage, progress, keylog
+                session.path / name, name, coverage, progress, keylog, shard
             )
         except UnknownFormatError as error:
             if session.sealed:
@@ -129,13 +138,16 @@ def read_evidence(
     coverage: Coverage,
     progress: ProgressCallback | None = None,
     keylog: KeyLog | None = None,
+    shard: Shard | None = None,
 ) -> Iterator[Observation]:
     """Yield the observations of one evidence file, recognised by its first bytes.
 
     ``name`` is what goes into every :class:`Evidence` (the file name relative
     to the session). Raises :class:`IngestError` when the file cannot be
     opened or is in no format toyaudit reads. ``keylog`` holds TLS secrets to
-    decrypt packet captures with.
+    decrypt packet captures with. With a ``shard``, only its part of the
+    file is read: its conversations, flows or entries, and Bluetooth files
+    only by the first shard.
     """
     try:
         stream = path.open("rb", buffering=1 << 20)
@@ -146,7 +158,9 @@ def read_evidence(
             f"check that {path} exists and is readable by the current user",
         ) from error
     with stream:
-        yield from _read_stream(stream, name, coverage, total, progress, keylog)
+        yield from _read_stream(
+            stream, name, coverage, total, progress, keylog, shard or Shard(0, 1)
+        )
 
 
 def _read_stream(
@@ -155,7 +169,8 @@ def _read_stream(
     coverage: Coverage,
     total: int,
     progress: ProgressCallback | None,
-    keylog: KeyLog | None = None,
+    keylog: KeyLog | None,
+    shard: Shard,
 ) -> Iterator[Observation]:
     """Choose the reader by the file's magic bytes and run it."""
     try:
@@ -175,27 +190,29 @@ def _read_stream(
         yield from _guard_os_errors(
             name,
             coverage,
-            read_capture(stream, name, coverage, total, progress, keylog),
+            read_capture(stream, name, coverage, total, progress, keylog, shard),
         )
     elif _FLOW_FILE_START.match(head):
         coverage.files_read.append(name)
         yield from _guard_os_errors(
-            name, coverage, read_flows(stream, name, coverage, total, progress)
+            name, coverage, read_flows(stream, name, coverage, total, progress, shard)
         )
     elif head[:8] == BTSNOOP_MAGIC:
         coverage.files_read.append(name)
-        yield from _guard_os_errors(
-            name, coverage, read_btsnoop(stream, name, coverage, total, progress)
-        )
+        if shard.primary:
+            yield from _guard_os_errors(
+                name, coverage, read_btsnoop(stream, name, coverage, total, progress)
+            )
     elif looks_like_ble_jsonl(name, head):
         coverage.files_read.append(name)
-        yield from _guard_os_errors(
-            name, coverage, read_ble_jsonl(stream, name, coverage)
-        )
+        if shard.primary:
+            yield from _guard_os_errors(
+                name, coverage, read_ble_jsonl(stream, name, coverage)
+            )
     elif looks_like_har(head):
         coverage.files_read.append(name)
         yield from _guard_os_errors(
-            name, coverage, read_har(stream, name, coverage, total, progress)
+            name, coverage, read_har(stream, name, coverage, total, progress, shard)
         )
     else:
         raise UnknownFormatError(

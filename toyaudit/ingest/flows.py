@@ -22,18 +22,19 @@ User-visible limits: as for packet captures, the broker's side of an MQTT
 flow is not read, nor is MQTT whose CONNECT is missing; and only the first
 :data:`~toyaudit.ingest.payload.SAMPLE_LIMIT` bytes (64 KiB) of a TCP or UDP
 direction are classified and kept, the rest only counted; DNS answers are not
-read. A file damaged partway keeps the flows before the damage and notes
-where it stopped.
+read. A flow mitmproxy cannot load is skipped with a note; a file whose
+series of flows breaks partway keeps the flows before the break and notes
+where it stopped (:mod:`~toyaudit.ingest.flowrecords`, which also lets a
+shard of a parallel audit load only its own flows).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from toyaudit.errors import IngestError
+from toyaudit.ingest.flowrecords import FlowTally, shard_flows
 from toyaudit.ingest.http import host_without_port
 from toyaudit.ingest.mqtt import MqttPacket, MqttReader, looks_like_connect
 from toyaudit.ingest.payload import SAMPLE_LIMIT, classify_payload
@@ -52,6 +53,7 @@ from toyaudit.ingest.records import (
     Transport,
     WebSocketMessage,
 )
+from toyaudit.ingest.shard import Shard
 from toyaudit.ingest.streambuf import Headers, StreamBuffer
 
 __all__ = ["flow_to_request", "read_flows"]
@@ -69,73 +71,42 @@ def read_flows(
     coverage: Coverage,
     total: int,
     progress: ProgressCallback | None = None,
+    shard: Shard | None = None,
 ) -> Iterator[Observation]:
     """Yield the observations of every flow of a mitmproxy flow file.
 
-    Raises :class:`IngestError` when not even the first flow can be read; a
-    file that breaks later keeps the flows read so far and records where in
-    ``coverage``.
+    With a ``shard``, only its flows are loaded (flow ``i`` is shard
+    ``i % count``'s); the others are passed over unparsed. Raises
+    :class:`IngestError` when not even the first flow can be read. A flow
+    mitmproxy cannot load is skipped with a note; a file whose series of
+    flows breaks later keeps the flows before the break and notes where.
     """
-    from mitmproxy import exceptions
-    from mitmproxy.io import FlowReader
-
-    unreadable = (exceptions.FlowReadException, KeyError, ValueError, TypeError)
-    flows: Iterator[Any] = iter(FlowReader(stream).stream())
-    other_flows: Counter[str] = Counter()
+    tally = FlowTally(name)
     next_report = PROGRESS_STEP
-    read = 0
-    while True:
-        position = stream.tell()
-        try:
-            flow = next(flows)
-        except StopIteration:
-            break
-        except unreadable as error:
-            _unreadable(name, coverage, read, position, error)
-            break
-        read += 1
+    for offset, flow in shard_flows(stream, name, tally, shard or Shard(0, 1)):
         coverage.flows += 1
-        kind = flow.type
-        if kind == "http":
-            yield flow_to_request(flow, name)
-            if flow.websocket is not None:
-                yield from _websocket_messages(flow, name)
-        elif kind == "tcp" or kind == "udp":
-            yield from _raw_payloads(flow, name, kind)
-        elif kind == "dns":
-            yield from _dns_queries(flow, name)
-        else:
-            other_flows[kind.upper()] += 1
-        if progress is not None and stream.tell() >= next_report:
-            progress(name, stream.tell(), total)
-            next_report = stream.tell() + PROGRESS_STEP
-    _note_other_flows(name, coverage, other_flows)
+        yield from _observations(flow, name, tally)
+        if progress is not None and offset >= next_report:
+            progress(name, offset, total)
+            next_report = offset + PROGRESS_STEP
+    coverage.add_tally(tally)
     if progress is not None:
         progress(name, total, total)
 
 
-def _unreadable(
-    name: str, coverage: Coverage, read: int, position: int, error: Exception
-) -> None:
-    """Refuse a file unreadable from its start; note one that breaks later."""
-    if read == 0:
-        raise IngestError(
-            f"{name}: not a readable mitmproxy flow file ({error})",
-            "check it was written by mitmproxy (mitmdump -w) and copied completely",
-        ) from error
-    coverage.skip(
-        f"{name}: unreadable from byte {position} (after flow "
-        f"{read}): {error}; flows after it are lost"
-    )
-
-
-def _note_other_flows(name: str, coverage: Coverage, other_flows: Counter[str]) -> None:
-    """One coverage note for flows of kinds toyaudit does not know."""
-    if other_flows:
-        kinds = ", ".join(
-            f"{count} {kind}" for kind, count in sorted(other_flows.items())
-        )
-        coverage.skip(f"{name}: {kinds} flows of an unknown kind not analysed")
+def _observations(flow: Any, name: str, tally: FlowTally) -> Iterator[Observation]:
+    """The observations of one flow, by its kind; other kinds are counted."""
+    kind = flow.type
+    if kind == "http":
+        yield flow_to_request(flow, name)
+        if flow.websocket is not None:
+            yield from _websocket_messages(flow, name)
+    elif kind == "tcp" or kind == "udp":
+        yield from _raw_payloads(flow, name, kind)
+    elif kind == "dns":
+        yield from _dns_queries(flow, name)
+    else:
+        tally.other_kinds[kind.upper()] += 1
 
 
 def flow_to_request(flow: Any, name: str) -> HttpRequest:

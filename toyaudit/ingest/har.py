@@ -34,10 +34,19 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any, BinaryIO, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
 from urllib.parse import SplitResult, urlsplit
 
 from toyaudit.errors import IngestError
+from toyaudit.ingest.coverage import FirstNotes
+from toyaudit.ingest.harfields import (
+    BrokenEntryError,
+    json_list,
+    json_object,
+    json_string,
+    optional_field,
+)
 from toyaudit.ingest.jsonstream import JsonScanner, JsonStreamError, OversizedValue
 from toyaudit.ingest.pcapfile import PROGRESS_STEP, ProgressCallback
 from toyaudit.ingest.records import (
@@ -50,9 +59,10 @@ from toyaudit.ingest.records import (
     Transport,
     WebSocketMessage,
 )
+from toyaudit.ingest.shard import Shard
 from toyaudit.ingest.streambuf import Headers
 
-__all__ = ["MAX_ENTRY_CHARS", "looks_like_har", "read_har"]
+__all__ = ["MAX_ENTRY_CHARS", "HarTally", "looks_like_har", "read_har"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +77,9 @@ _SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _NO_PEER = "0.0.0.0"  # noqa: S104 - a placeholder, nothing binds to it
-_Field = TypeVar("_Field", str, int)
 _BOM = b"\xef\xbb\xbf"
 _TEXT_OPCODE = 1  # RFC 6455 §5.2
 _BINARY_OPCODE = 2
-
-
-class _BrokenEntryError(Exception):
-    """An entry lacks a field toyaudit needs, or has one of the wrong type."""
 
 
 def looks_like_har(head: bytes) -> bool:
@@ -88,28 +93,32 @@ def read_har(
     coverage: Coverage,
     total: int,
     progress: ProgressCallback | None = None,
+    shard: Shard | None = None,
 ) -> Iterator[Observation]:
     """Yield the observations of every entry of a HAR file.
 
     Raises :class:`IngestError` when the file is not JSON or has no
     ``log.entries`` array; an entry that cannot be used is noted in
     ``coverage`` by its number, and reading goes on. ``coverage.flows``
-    counts the entries read.
+    counts the entries read. With a ``shard``, only its entries are turned
+    into observations (entry ``i``, from 0, is shard ``i % count``'s).
     """
+    shard = shard or Shard(0, 1)
     scanner = JsonScanner(stream, MAX_ENTRY_CHARS)
-    tally = _EntryTally(name, coverage)
+    reader = _EntryReader(name)
     next_report = PROGRESS_STEP
     try:
         for index, entry in enumerate(_entries(scanner, name), start=1):
-            tally.entries = index
-            coverage.flows += 1
-            yield from tally.observations(entry, index)
+            reader.entries = index
+            if shard.owns_position(index - 1):
+                coverage.flows += 1
+                yield from reader.observations(entry, index)
             if progress is not None and scanner.bytes_read >= next_report:
                 progress(name, scanner.bytes_read, total)
                 next_report = scanner.bytes_read + PROGRESS_STEP
     except JsonStreamError as error:
-        _unreadable(name, coverage, tally.entries, error)
-    tally.finish()
+        reader.tally.cut = _unreadable(name, reader.entries, error)
+    coverage.add_tally(reader.tally)
     if progress is not None:
         progress(name, total, total)
 
@@ -138,31 +147,70 @@ def _entries(scanner: JsonScanner, name: str) -> Iterator[Any]:
         )
 
 
-def _unreadable(
-    name: str, coverage: Coverage, entries: int, error: JsonStreamError
-) -> None:
-    """Refuse a file broken before its first entry; note one that breaks later."""
+def _unreadable(name: str, entries: int, error: JsonStreamError) -> str:
+    """Refuse a file broken before its first entry; word the note for one later."""
     if entries == 0:
         raise IngestError(
             f"{name}: not a readable HAR file ({error})",
             "check that it is a complete HAR (JSON) export, copied completely",
         ) from error
-    coverage.skip(
+    return (
         f"{name}: not valid JSON after entry {entries} ({error}); "
         "the file may be cut short; entries after it are lost"
     )
 
 
-class _EntryTally:
-    """Turns entries into observations and keeps the notes about those it cannot."""
+@dataclass(slots=True)
+class HarTally:
+    """What reading one HAR file could not see, summed over shards."""
 
-    def __init__(self, name: str, coverage: Coverage) -> None:
+    name: str
+    broken: FirstNotes = field(default_factory=lambda: FirstNotes(MAX_ENTRY_NOTES))
+    """One note per entry that could not be used, ranked by entry number."""
+    cut: str | None = None
+    """Where the JSON breaks off; every shard scans all of it and finds the same."""
+    other_schemes: Counter[str] = field(default_factory=Counter)
+    """Entries of URLs that are not HTTP, by scheme."""
+
+    @property
+    def key(self) -> str:
+        """Shards merge the tallies of the same file."""
+        return f"{self.name} har"
+
+    def merge(self, other: HarTally) -> None:
+        """Add another shard's counts."""
+        self.broken.merge(other.broken)
+        self.cut = self.cut or other.cut
+        self.other_schemes.update(other.other_schemes)
+
+    def notes(self) -> list[str]:
+        """The coverage notes of the file, in a fixed order."""
+        notes = self.broken.texts()
+        if self.cut is not None:
+            notes.append(self.cut)
+        if self.broken.left_out:
+            notes.append(
+                f"{self.name}: {self.broken.left_out} more broken entries skipped"
+            )
+        if self.other_schemes:
+            schemes = ", ".join(
+                f"{count} {scheme}:"
+                for scheme, count in sorted(self.other_schemes.items())
+            )
+            notes.append(
+                f"{self.name}: entries of URLs that are not HTTP skipped ({schemes})"
+            )
+        return notes
+
+
+class _EntryReader:
+    """Turns entries into observations and tallies those it cannot."""
+
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.coverage = coverage
+        self.tally = HarTally(name)
         self.entries = 0
-        """Entries read so far, broken ones included."""
-        self.broken = 0
-        self.other_schemes: Counter[str] = Counter()
+        """Entries scanned so far, other shards' and broken ones included."""
 
     def observations(self, entry: Any, index: int) -> list[Observation]:
         """The entry's observations, or none (with a note) when it is broken."""
@@ -171,63 +219,45 @@ class _EntryTally:
                 index, f"{entry.chars} characters long, over {MAX_ENTRY_CHARS}"
             )
         try:
-            entry = _object(entry, "entry")
-            url_text = _string(entry.get("request"), "url", "request")
+            entry = json_object(entry, "entry")
+            url_text = json_string(entry.get("request"), "url", "request")
             try:
                 url = urlsplit(url_text)
                 port = url.port
             except ValueError as error:
-                raise _BrokenEntryError(f"request.url: {error}") from None
+                raise BrokenEntryError(f"request.url: {error}") from None
             scheme = url.scheme.lower()
             if scheme not in _SCHEMES:
-                self.other_schemes[scheme or "(none)"] += 1
+                self.tally.other_schemes[scheme or "(none)"] += 1
                 return []
             evidence = Evidence(self.name, flow_id=f"entry {index}")
             return _entry_observations(entry, url, port, evidence)
-        except _BrokenEntryError as error:
+        except BrokenEntryError as error:
             return self._broken(index, str(error))
 
     def _broken(self, index: int, reason: str) -> list[Observation]:
-        self.broken += 1
-        if self.broken <= MAX_ENTRY_NOTES:
-            self.coverage.skip(f"{self.name}: entry {index} skipped: {reason}")
+        self.tally.broken.add(index, f"{self.name}: entry {index} skipped: {reason}")
         return []
-
-    def finish(self) -> None:
-        """Add the summary notes: entries not noted one by one, other schemes."""
-        if self.broken > MAX_ENTRY_NOTES:
-            self.coverage.skip(
-                f"{self.name}: {self.broken - MAX_ENTRY_NOTES} more broken entries "
-                "skipped"
-            )
-        if self.other_schemes:
-            schemes = ", ".join(
-                f"{count} {scheme}:"
-                for scheme, count in sorted(self.other_schemes.items())
-            )
-            self.coverage.skip(
-                f"{self.name}: entries of URLs that are not HTTP skipped ({schemes})"
-            )
 
 
 def _entry_observations(
     entry: dict[str, Any], url: SplitResult, port: int | None, evidence: Evidence
 ) -> list[Observation]:
     """The :class:`HttpRequest` of one entry and its WebSocket messages."""
-    request = _object(entry.get("request"), "request")
+    request = json_object(entry.get("request"), "request")
     host = url.hostname
     if not host:
-        raise _BrokenEntryError("request.url has no host")
+        raise BrokenEntryError("request.url has no host")
     scheme = _SCHEMES[url.scheme.lower()]
-    started = _optional(entry, "startedDateTime", str, "entry")
+    started = optional_field(entry, "startedDateTime", str, "entry")
     evidence = Evidence(evidence.file, flow_id=evidence.flow_id, time=_epoch(started))
-    server_ip = _optional(entry, "serverIPAddress", str, "entry") or _NO_PEER
+    server_ip = optional_field(entry, "serverIPAddress", str, "entry") or _NO_PEER
     http_request = HttpRequest(
         evidence=evidence,
         client=Endpoint(_NO_PEER, 0),
         server=Endpoint(_clean(server_ip.strip("[]")), port or _DEFAULT_PORTS[scheme]),
         transport=Transport.TLS if scheme == "https" else Transport.PLAINTEXT,
-        method=_clean(_string(request, "method", "request")),
+        method=_clean(json_string(request, "method", "request")),
         host=_clean(host),
         path=_clean(url.path or "/"),
         query=_clean(url.query),
@@ -237,7 +267,7 @@ def _entry_observations(
         response=_response(entry),
     )
     observations: list[Observation] = [http_request]
-    for message in _list(entry, "_webSocketMessages", "entry"):
+    for message in json_list(entry, "_webSocketMessages", "entry"):
         observation = _websocket_message(message, http_request)
         if observation is not None:
             observations.append(observation)
@@ -249,16 +279,16 @@ def _request_body(request: dict[str, Any]) -> bytes:
     post = request.get("postData")
     if post is None:
         return b""
-    post = _object(post, "request.postData")
-    text = _optional(post, "text", str, "request.postData")
+    post = json_object(post, "request.postData")
+    text = optional_field(post, "text", str, "request.postData")
     if text is not None:
         encoding = post.get("encoding") or post.get("_encoding")
         return _body(text, encoding, "request.postData")
     pairs = []
-    for param in _list(post, "params", "request.postData"):
-        param = _object(param, "request.postData.params item")
-        field_name = _string(param, "name", "request.postData.params item")
-        value = _optional(param, "value", str, "request.postData.params item")
+    for param in json_list(post, "params", "request.postData"):
+        param = json_object(param, "request.postData.params item")
+        field_name = json_string(param, "name", "request.postData.params item")
+        value = optional_field(param, "value", str, "request.postData.params item")
         pairs.append(f"{field_name}={value or ''}")
     return "&".join(pairs).encode("utf-8", "surrogatepass")
 
@@ -268,13 +298,13 @@ def _response(entry: dict[str, Any]) -> HttpResponse | None:
     response = entry.get("response")
     if response is None:
         return None
-    response = _object(response, "response")
-    status = _optional(response, "status", int, "response")
+    response = json_object(response, "response")
+    status = optional_field(response, "status", int, "response")
     if not status:
         return None
     content = response.get("content")
-    content = {} if content is None else _object(content, "response.content")
-    text = _optional(content, "text", str, "response.content")
+    content = {} if content is None else json_object(content, "response.content")
+    text = optional_field(content, "text", str, "response.content")
     body = b""
     if text is not None:
         body = _body(text, content.get("encoding"), "response.content")
@@ -285,12 +315,12 @@ def _response(entry: dict[str, Any]) -> HttpResponse | None:
 
 def _websocket_message(message: Any, upgrade: HttpRequest) -> WebSocketMessage | None:
     """A Chrome/mitmproxy ``_webSocketMessages`` item; None for control frames."""
-    message = _object(message, "_webSocketMessages item")
-    opcode = _optional(message, "opcode", int, "_webSocketMessages item")
+    message = json_object(message, "_webSocketMessages item")
+    opcode = optional_field(message, "opcode", int, "_webSocketMessages item")
     if opcode not in (_TEXT_OPCODE, _BINARY_OPCODE):
         return None
-    direction = _string(message, "type", "_webSocketMessages item")
-    data = _optional(message, "data", str, "_webSocketMessages item") or ""
+    direction = json_string(message, "type", "_webSocketMessages item")
+    data = optional_field(message, "data", str, "_webSocketMessages item") or ""
     sent_at = message.get("time")
     if not isinstance(sent_at, int | float) or isinstance(sent_at, bool):
         sent_at = upgrade.evidence.time
@@ -318,7 +348,7 @@ def _body(text: str, encoding: Any, where: str) -> bytes:
             compact = "".join(text.split()).encode("ascii")
             return binascii.a2b_base64(compact, strict_mode=True)
         except (binascii.Error, UnicodeEncodeError) as error:
-            raise _BrokenEntryError(
+            raise BrokenEntryError(
                 f"{where}.text is not valid base64 ({error})"
             ) from None
     # Lone surrogates (from "\ud800" escapes) have no UTF-8 form; keep them visible.
@@ -328,10 +358,10 @@ def _body(text: str, encoding: Any, where: str) -> bytes:
 def _headers(message: dict[str, Any], where: str) -> Headers:
     """``headers`` as (name, value) pairs, without HTTP/2 pseudo-headers."""
     headers = []
-    for header in _list(message, "headers", where):
-        header = _object(header, f"{where}.headers item")
-        field_name = _string(header, "name", f"{where}.headers item")
-        value = _optional(header, "value", str, f"{where}.headers item") or ""
+    for header in json_list(message, "headers", where):
+        header = json_object(header, f"{where}.headers item")
+        field_name = json_string(header, "name", f"{where}.headers item")
+        value = optional_field(header, "value", str, f"{where}.headers item") or ""
         if not field_name.startswith(":"):
             headers.append((_clean(field_name), _clean(value)))
     return tuple(headers)
@@ -355,36 +385,3 @@ def _clean(text: str) -> str:
     if text.isascii():
         return text
     return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _BrokenEntryError(f"{where} is missing or not an object")
-    return value
-
-
-def _string(container: Any, key: str, where: str) -> str:
-    value = _object(container, where).get(key)
-    if not isinstance(value, str):
-        raise _BrokenEntryError(f"{where}.{key} is missing or not a string")
-    return value
-
-
-def _optional(
-    container: dict[str, Any], key: str, kind: type[_Field], where: str
-) -> _Field | None:
-    value = container.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise _BrokenEntryError(f"{where}.{key} is not a {kind.__name__}")
-    return value
-
-
-def _list(container: dict[str, Any], key: str, where: str) -> list[Any]:
-    value = container.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _BrokenEntryError(f"{where}.{key} is not a list")
-    return value

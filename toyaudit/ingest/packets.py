@@ -11,6 +11,11 @@ coverage note.
 HTTP requests are delivered when their response is complete, or when their
 connection ends without one, so observations come out roughly in the order
 their exchanges finished, not in the order the requests started.
+
+Given a :class:`~toyaudit.ingest.shard.Shard`, the reader handles only the
+conversations of that shard (see :mod:`toyaudit.ingest.shard`); what it
+counted for the coverage notes is kept in a :class:`PacketTally`, which
+merges exactly with the other shards'.
 """
 
 from __future__ import annotations
@@ -18,20 +23,95 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from toyaudit.ingest import ieee80211
 from toyaudit.ingest.bluetooth import BLUETOOTH_LINKTYPES, BluetoothDecoder
-from toyaudit.ingest.decode import LINKTYPES, TCP, UDP, decode_frame
+from toyaudit.ingest.coverage import FirstNotes
+from toyaudit.ingest.decode import LINKTYPES, TCP, UDP, Segment, decode_frame
 from toyaudit.ingest.decrypted import decryption_factory
 from toyaudit.ingest.fragments import FragmentTable
 from toyaudit.ingest.keylog import KeyLog
 from toyaudit.ingest.pcapfile import ProgressCallback, read_frames
 from toyaudit.ingest.records import Coverage, Observation
+from toyaudit.ingest.shard import Shard, ShardFrame, shard_frames
 from toyaudit.ingest.tcp import Reassembler
 from toyaudit.ingest.udp import DatagramReader
 
 logger = logging.getLogger(__name__)
+
+UNDECRYPTED_NOTES = 5
+"""TLS connections left encrypted that get a note of their own, per file."""
+
+_END_OF_FILE = 1 << 62
+"""Rank of what is only noticed once the file ends, after every frame."""
+
+
+@dataclass(slots=True)
+class PacketTally:
+    """What reading one packet capture could not see, summed over shards."""
+
+    name: str
+    holes: int = 0
+    """Holes in TCP streams: bytes the capture never had."""
+    lost_bytes: int = 0
+    first_hole_frame: int = 0
+    """The frame after the first hole, 0 when there was none."""
+    ignored: Counter[int] = field(default_factory=Counter)
+    """Frames of link types toyaudit does not decode, by link type."""
+    wifi: Counter[str] = field(default_factory=Counter)
+    """802.11 frames that were not decoded, by kind."""
+    fragments: str | None = None
+    """The note on IP datagrams never reassembled: every shard reassembles
+    every fragment, so every shard has the same."""
+    bluetooth: list[str] = field(default_factory=list)
+    """Notes of the Bluetooth decoder, which only the first shard runs."""
+    undecrypted: FirstNotes = field(
+        default_factory=lambda: FirstNotes(UNDECRYPTED_NOTES)
+    )
+    """One note per TLS connection not decrypted, ranked by the frame at
+    which the reader gave up on it."""
+
+    @property
+    def key(self) -> str:
+        """Shards merge the tallies of the same file."""
+        return f"{self.name} packets"
+
+    def merge(self, other: PacketTally) -> None:
+        """Add another shard's counts; the first shard's fragment note stands."""
+        self.holes += other.holes
+        self.lost_bytes += other.lost_bytes
+        firsts = (self.first_hole_frame, other.first_hole_frame)
+        self.first_hole_frame = min((frame for frame in firsts if frame), default=0)
+        self.ignored.update(other.ignored)
+        self.wifi.update(other.wifi)
+        self.bluetooth.extend(other.bluetooth)
+        self.undecrypted.merge(other.undecrypted)
+
+    def notes(self) -> list[str]:
+        """The coverage notes of the file, in a fixed order."""
+        notes = [self.fragments, ieee80211.coverage_note(self.name, self.wifi)]
+        found = [note for note in notes if note is not None] + self.bluetooth
+        if self.holes:
+            found.append(
+                f"{self.name}: {self.holes} holes in TCP streams "
+                f"({self.lost_bytes} bytes never captured), the first before "
+                f"frame {self.first_hole_frame}; messages they cut are marked "
+                "truncated"
+            )
+        for linktype, count in sorted(self.ignored.items()):
+            found.append(
+                f"{self.name}: {count} frames of link type {linktype} are not decoded "
+                "(toyaudit reads Ethernet, raw IP, Linux cooked, loopback and 802.11)"
+            )
+        found.extend(self.undecrypted.texts())
+        if self.undecrypted.left_out:
+            found.append(
+                f"{self.name}: {self.undecrypted.left_out} more TLS connections were "
+                "not decrypted for the same kinds of reasons"
+            )
+        return found
 
 
 def read_capture(
@@ -41,104 +121,133 @@ def read_capture(
     total: int,
     progress: ProgressCallback | None = None,
     keylog: KeyLog | None = None,
+    shard: Shard | None = None,
 ) -> Iterator[Observation]:
     """Yield the observations of the pcap or pcapng file read from ``stream``.
 
     TLS connections are decrypted when ``keylog`` (or a Decryption Secrets
-    Block in the file itself) holds their secrets (:mod:`.decrypted`).
+    Block in the file itself) holds their secrets (:mod:`.decrypted`). With
+    a ``shard``, only that shard's conversations are read; the file is still
+    read whole, for its secrets blocks and its damage.
 
     ``name`` goes into every :class:`Evidence`; ``total`` is the file size, for
     progress. Raises :class:`IngestError` only when the file header is
     unreadable; later damage ends the file with a coverage note.
     """
     keylog = keylog if keylog is not None else KeyLog()
-    undecrypted: list[str] = []
-    reassembler = Reassembler(name, decryption_factory(name, keylog, undecrypted))
-    ready = reassembler.ready
-    ignored: Counter[int] = Counter()
-    """Frames not decoded, by link type (-1 for unsupported protocols)."""
-    bluetooth: BluetoothDecoder | None = None
-    datagrams = DatagramReader(name)
-    fragments = FragmentTable()
-    wifi: Counter[str] = Counter()
-    for number, linktype, timestamp, frame in read_frames(
+    reader = _CaptureReader(name, keylog, shard or Shard(0, 1))
+    frames = read_frames(
         stream, name, coverage, total, progress, keylog.add_decryption_secrets
-    ):
-        if linktype in BLUETOOTH_LINKTYPES:
-            bluetooth = bluetooth or BluetoothDecoder(name)
-            yield from bluetooth.frame(number, linktype, timestamp, frame)
-            continue
-        segment = decode_frame(linktype, frame)
-        if segment is None:
-            if linktype in ieee80211.LINKTYPES:
-                wifi[ieee80211.frame_kind(linktype, frame)] += 1
-            ignored[linktype if linktype not in LINKTYPES else -1] += 1
-            continue
-        protocol, source, source_port, destination, destination_port = segment[:5]
-        carried = None
-        if protocol < 0:  # an IP fragment: wait for the whole datagram
-            whole = fragments.reassemble(segment, number)
-            if whole is None:
+    )
+    yield from reader.read(shard_frames(frames, reader.shard))
+    yield from reader.finish()
+    coverage.add_tally(reader.tally)
+
+
+class _CaptureReader:
+    """The decoders and reassemblers of one capture file, fed frame by frame."""
+
+    def __init__(self, name: str, keylog: KeyLog, shard: Shard) -> None:
+        self.name = name
+        self.shard = shard
+        self.tally = PacketTally(name)
+        self.undecrypted: list[str] = []
+        """Why TLS connections were not decrypted, as the decryptors say it."""
+        self.reassembler = Reassembler(
+            name, decryption_factory(name, keylog, self.undecrypted)
+        )
+        self.datagrams = DatagramReader(name)
+        self.fragments = FragmentTable()
+        self.bluetooth: BluetoothDecoder | None = None
+        self.other_protocols = 0
+
+    def read(self, frames: Iterator[ShardFrame]) -> Iterator[Observation]:
+        """Yield what the frames complete: the hot path, so kept flat.
+
+        ``frames`` come from :func:`~toyaudit.ingest.shard.shard_frames`,
+        marked whether they are known to be this shard's conversations.
+        """
+        shard = self.shard
+        primary = shard.primary
+        ready = self.reassembler.ready
+        datagrams = self.datagrams
+        for number, linktype, timestamp, frame, known in frames:
+            if linktype in BLUETOOTH_LINKTYPES:
+                if primary:
+                    yield from self._bluetooth(number, linktype, timestamp, frame)
                 continue
-            segment, carried = whole
-            protocol, source, source_port, destination, destination_port = segment[:5]
-        if protocol == TCP:
-            reassembler.segment(
-                (source, source_port),
-                (destination, destination_port),
-                segment[5],
-                segment[7],
-                segment[8],
-                number,
-            )
-            if ready:
-                yield from ready
-                ready.clear()
-        elif protocol == UDP:
-            datagrams.datagram(segment, carried or (number,))
-            if datagrams.ready:
-                yield from datagrams.ready
-                datagrams.ready.clear()
-    reassembler.close_all()
-    yield from ready
-    datagrams.flush()
-    yield from datagrams.ready
-    for note in (fragments.note(name), ieee80211.coverage_note(name, wifi)):
-        if note is not None:
-            coverage.skip(note)
-    for note in bluetooth.finish() if bluetooth is not None else ():
-        coverage.skip(note)
-    _note_losses(name, coverage, reassembler, ignored)
-    _note_undecrypted(name, coverage, undecrypted)
+            segment = decode_frame(linktype, frame)
+            if segment is None:
+                if primary:
+                    self._not_decoded(linktype, frame)
+                continue
+            carried = None
+            if segment[0] < 0:  # an IP fragment: every shard waits for the whole
+                whole = self.fragments.reassemble(segment, number)
+                if whole is None:
+                    continue
+                segment, carried = whole
+            if not known and not shard.owns_conversation(*segment[1:5]):
+                continue
+            if segment[0] == TCP:
+                self._tcp(segment, number)
+                if ready:
+                    yield from ready
+                    ready.clear()
+            elif segment[0] == UDP:
+                datagrams.datagram(segment, carried or (number,))
+                if datagrams.ready:
+                    yield from datagrams.ready
+                    datagrams.ready.clear()
 
-
-def _note_undecrypted(name: str, coverage: Coverage, problems: list[str]) -> None:
-    """One note per TLS connection that was not decrypted, the first few only."""
-    shown = 5
-    for problem in problems[:shown]:
-        coverage.skip(problem)
-    if len(problems) > shown:
-        coverage.skip(
-            f"{name}: {len(problems) - shown} more TLS connections were not "
-            "decrypted for the same kinds of reasons"
+    def _tcp(self, segment: Segment, number: int) -> None:
+        """Hand a TCP segment to the reassembler; rank new decryption failures."""
+        told = len(self.undecrypted)
+        self.reassembler.segment(
+            (segment[1], segment[2]),
+            (segment[3], segment[4]),
+            segment[5],
+            segment[7],
+            segment[8],
+            number,
         )
+        if len(self.undecrypted) > told:
+            self._rank_undecrypted(told, number)
 
+    def _rank_undecrypted(self, told: int, number: int) -> None:
+        for problem in self.undecrypted[told:]:
+            self.tally.undecrypted.add(number, problem)
 
-def _note_losses(
-    name: str, coverage: Coverage, reassembler: Reassembler, ignored: Counter[int]
-) -> None:
-    """Record lost stream bytes and undecodable link types in the coverage."""
-    if reassembler.holes:
-        coverage.skip(
-            f"{name}: {reassembler.holes} holes in TCP streams "
-            f"({reassembler.lost_bytes} bytes never captured), the first before "
-            f"frame {reassembler.first_hole_frame}; messages they cut are marked "
-            "truncated"
+    def _bluetooth(
+        self, number: int, linktype: int, timestamp: float, frame: bytes
+    ) -> Iterator[Observation]:
+        self.bluetooth = self.bluetooth or BluetoothDecoder(self.name)
+        return self.bluetooth.frame(number, linktype, timestamp, frame)
+
+    def _not_decoded(self, linktype: int, frame: bytes) -> None:
+        """Count a frame that is not TCP or UDP over IP (the first shard does)."""
+        if linktype in ieee80211.LINKTYPES:
+            self.tally.wifi[ieee80211.frame_kind(linktype, frame)] += 1
+        if linktype in LINKTYPES:
+            self.other_protocols += 1
+        else:
+            self.tally.ignored[linktype] += 1
+
+    def finish(self) -> Iterator[Observation]:
+        """Close every stream and flow at the end of the file; fill the tally."""
+        told = len(self.undecrypted)
+        self.reassembler.close_all()
+        yield from self.reassembler.ready
+        self._rank_undecrypted(told, _END_OF_FILE)
+        self.datagrams.flush()
+        yield from self.datagrams.ready
+        tally = self.tally
+        tally.fragments = self.fragments.note(self.name)
+        if self.bluetooth is not None:
+            tally.bluetooth.extend(self.bluetooth.finish())
+        tally.holes = self.reassembler.holes
+        tally.lost_bytes = self.reassembler.lost_bytes
+        tally.first_hole_frame = self.reassembler.first_hole_frame
+        logger.debug(
+            "%s: %d frames of other protocols ignored", self.name, self.other_protocols
         )
-    for linktype, count in sorted(ignored.items()):
-        if linktype >= 0:
-            coverage.skip(
-                f"{name}: {count} frames of link type {linktype} are not decoded "
-                "(toyaudit reads Ethernet, raw IP, Linux cooked, loopback and 802.11)"
-            )
-    logger.debug("%s: %d frames of other protocols ignored", name, ignored[-1])

@@ -9,8 +9,11 @@ Wireshark or mitmproxy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
+
+# Coverage lives beside the records it has always been imported with.
+from toyaudit.ingest.coverage import Coverage as Coverage
 
 
 class Transport(StrEnum):
@@ -359,28 +362,6 @@ BluetoothObservation = BleAdvertisement | GattOperation | BlePairing | BleEncryp
 
 Observation = NetworkObservation | BluetoothObservation
 """Every kind of observation a reader can yield."""
-
-
-@dataclass(slots=True)
-class Coverage:
-    """What the readers could not read, so the report can say what was skipped.
-
-    Readers append to it as they go and keep streaming; nothing here stops an
-    audit. ``problems`` are one-line, human-readable notes that name the file
-    and the place (packet number or byte offset).
-    """
-
-    files_read: list[str] = field(default_factory=list)
-    packets: int = 0
-    """Packets (frames) read from packet captures."""
-    flows: int = 0
-    """Flows read from mitmproxy flow files, and entries read from HAR files."""
-    problems: list[str] = field(default_factory=list)
-    """Input skipped or lost, each naming the file and where it started."""
-
-    def skip(self, note: str) -> None:
-        """Record that part of the input was skipped."""
-        self.problems.append(note)
 
 
 def host_of(observation: Observation) -> str:

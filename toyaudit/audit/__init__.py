@@ -4,6 +4,12 @@ This is the whole pipeline for one session folder, with no presentation: the
 CLI calls :func:`run_audit`, renders the returned assessment and writes the
 reports. Long work reports progress through a callback so that the core never
 depends on a terminal library.
+
+Large evidence is audited on every core by splitting it into shards
+(:mod:`toyaudit.ingest.shard`): each worker process reads, classifies and
+assesses its own shard (:mod:`.shards`, :mod:`.workers`) and sends back only
+what its assessor gathered and its coverage, which merge exactly. The
+findings are the same byte for byte whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -14,18 +20,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from toyaudit import __version__
-from toyaudit.assess import Assessment, Assessor, RunInfo
-from toyaudit.classify import default_rules_dir, load_rules
-from toyaudit.classify.parallel import classify_all
-from toyaudit.ingest import ProgressCallback, read_session
-from toyaudit.ingest.records import Coverage
+from toyaudit.assess import Assessment, RunInfo
+from toyaudit.audit.shards import AuditPlan, merge_outcomes
+from toyaudit.audit.workers import run_shards
+from toyaudit.classify import Classifier, default_rules_dir, load_rules
+from toyaudit.ingest import ProgressCallback
 from toyaudit.session import Session, open_evidence
+
+__all__ = ["PARALLEL_FROM_BYTES", "run_audit"]
 
 logger = logging.getLogger(__name__)
 
 
 PARALLEL_FROM_BYTES = 32 * 1024 * 1024
-"""Evidence larger than this is classified on every core unless told otherwise."""
+"""Evidence larger than this is audited on every core unless told otherwise."""
 
 
 def run_audit(
@@ -43,27 +51,23 @@ def run_audit(
     evidence file through classification, and assess the matches. Raises a
     :class:`~toyaudit.errors.ToyauditError` subclass for unusable input; input
     that is only partly readable is listed in the assessment's coverage.
-    ``jobs`` worker processes classify (0: one per core for large evidence,
-    none for small); the findings are the same whatever the number.
+    ``jobs`` worker processes each audit a shard of the evidence (0: one per
+    core for large evidence; 1: all in this process); the findings are the
+    same whatever the number.
     """
     session = open_evidence(session_path)
-    rule_folders = [default_rules_dir(), *extra_rules]
-    rules = load_rules(rule_folders)
-    workers = jobs if jobs > 0 else _default_jobs(session)
+    rules = load_rules([default_rules_dir(), *extra_rules])
+    shards = jobs if jobs > 0 else _default_jobs(session)
     logger.info(
-        "auditing %s with rules %s, %d classifier processes",
+        "auditing %s with rules %s in %d shards",
         session.path,
         rules.sha256[:12],
-        max(workers, 1),
+        shards,
     )
 
-    assessor = Assessor(rules.severity)
-    coverage = Coverage()
-    observations = read_session(session, coverage, progress)
-    for observation, recipient, matches in classify_all(
-        observations, rules, session, rule_folders, workers
-    ):
-        assessor.add(observation, recipient, matches)
+    plan = AuditPlan(session, rules, Classifier(rules, session))
+    outcomes = run_shards(plan, shards, progress)
+    assessor, coverage = merge_outcomes(plan, outcomes)
 
     run = RunInfo(
         tool_version=__version__,

@@ -1,0 +1,169 @@
+"""What an assessor gathers does not depend on order, and merges exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toyaudit.assess import DETECTIONS_PER_FINDING, Assessment, Assessor, RunInfo
+from toyaudit.assess.tally import evidence_order
+from toyaudit.classify import SeverityRules, default_rules_dir, load_rules
+from toyaudit.classify.records import Category, Match, Method, Party, Recipient, Tier
+from toyaudit.ingest.records import (
+    Coverage,
+    DnsQuery,
+    Endpoint,
+    Evidence,
+    HttpRequest,
+    Transport,
+)
+from toyaudit.session import Session, Toy
+
+TOY = Endpoint("192.168.4.23", 49731)
+SERVER = Endpoint("203.0.113.10", 80)
+NAME = Category("child-name", Tier.IDENTIFYING, "your child's name")
+VENDOR = Recipient("api.toy.example", Party.FIRST_PARTY, "ToyCo", "the vendor")
+FILES = ("traffic.pcap", "flows.mitm")
+
+Added = tuple[HttpRequest | DnsQuery, list[Match]]
+
+
+@pytest.fixture(scope="module")
+def severity_rules() -> SeverityRules:
+    return load_rules([default_rules_dir()]).severity
+
+
+def _request(evidence: Evidence) -> HttpRequest:
+    return HttpRequest(
+        evidence=evidence,
+        client=TOY,
+        server=SERVER,
+        transport=Transport.PLAINTEXT,
+        method="GET",
+        host=VENDOR.host,
+        path="/",
+        query="",
+        headers=(),
+        body=b"",
+    )
+
+
+def _match(observation: HttpRequest, number: int) -> Match:
+    method = [Method.PERSONA, Method.PATTERN, Method.KEY][number % 3]
+    return Match(
+        category=NAME,
+        rule=f"rule-{number % 4}",
+        method=method,
+        location=f"query parameter 'p{number % 5}'",
+        decoding=(),
+        value="Quill",
+        confidence=[1.0, 0.9, 0.5][number % 3],
+        observation=observation,
+        recipient=VENDOR,
+        count=1 + number % 2,
+    )
+
+
+def _traffic() -> list[Added]:
+    """Many observations of one finding, two files, ties in every field but one."""
+    added: list[Added] = []
+    for number in range(3 * DETECTIONS_PER_FINDING):
+        file = FILES[number % 2]
+        if file == "flows.mitm":
+            evidence = Evidence(file, flow_id=f"f{number % 7}", time=float(number % 4))
+        else:
+            evidence = Evidence(file, (number % 11 + 1, number % 11 + 2))
+        request = _request(evidence)
+        added.append((request, [_match(request, number), _match(request, number + 1)]))
+    lookup = DnsQuery(Evidence("traffic.pcap", (30,)), TOY, SERVER, VENDOR.host, 1)
+    added.append((lookup, []))
+    return added
+
+
+def _finish(assessor: Assessor) -> Assessment:
+    session = Session(
+        path=Path("s"),
+        name="s",
+        toy=Toy("Bear"),
+        first_party_domains=("toy.example",),
+        captured_at=None,
+        captured_by="",
+        phases=(),
+        persona=(),
+        evidence=FILES,
+        manifest_sha256="0" * 64,
+    )
+    return assessor.finish(session, RunInfo("0", "1" * 64, "0" * 64), Coverage())
+
+
+def _assess(severity_rules: SeverityRules, added: list[Added]) -> Assessment:
+    assessor = Assessor(severity_rules, FILES)
+    for observation, matches in added:
+        assessor.add(observation, VENDOR, matches)
+    return _finish(assessor)
+
+
+def test_assessor_result_does_not_depend_on_order(
+    severity_rules: SeverityRules,
+) -> None:
+    added = _traffic()
+    expected = _assess(severity_rules, added)
+
+    reorders = [added[::-1], added[40:] + added[:40], added[1::2] + added[::2]]
+    for reordered in reorders:
+        assert _assess(severity_rules, reordered) == expected
+    [finding] = expected.findings
+    assert len(finding.detections) == DETECTIONS_PER_FINDING
+    assert finding.occurrences > 2 * DETECTIONS_PER_FINDING
+
+
+def test_assessor_merged_parts_equal_one_assessor(
+    severity_rules: SeverityRules,
+) -> None:
+    added = _traffic()
+    expected = _assess(severity_rules, added)
+
+    for parts in (2, 3):
+        merged = Assessor(severity_rules, FILES)
+        for index in range(parts):
+            part = Assessor(severity_rules, FILES)
+            for observation, matches in added[index::parts]:
+                part.add(observation, VENDOR, matches)
+            merged.merge(part.partial())
+        assert _finish(merged) == expected
+
+
+def test_assessor_contact_keeps_the_earliest_evidence(
+    severity_rules: SeverityRules,
+) -> None:
+    later = _request(Evidence("traffic.pcap", (9,)))
+    earlier = _request(Evidence("traffic.pcap", (2, 40)))
+
+    contacts = _assess(severity_rules, [(later, []), (earlier, [])]).contacts
+
+    assert contacts[0].first_evidence == earlier.evidence
+    assert contacts[0].observations == 2
+
+
+def test_evidence_order_follows_the_session_files_then_frames_then_time() -> None:
+    rank = {name: index for index, name in enumerate(FILES)}
+    evidence = [
+        Evidence("zz.har", flow_id="entry 1"),
+        Evidence("flows.mitm", flow_id="b", time=2.0),
+        Evidence("flows.mitm", flow_id="a"),
+        Evidence("flows.mitm", flow_id="c", time=1.0),
+        Evidence("traffic.pcap", (7,)),
+        Evidence("traffic.pcap", (3, 9)),
+    ]
+
+    ordered = sorted(evidence, key=lambda item: evidence_order(item, rank))
+
+    assert [item.flow_id or item.packets for item in ordered] == [
+        (3, 9),
+        (7,),
+        "c",
+        "b",
+        "a",
+        "entry 1",
+    ]

@@ -1,0 +1,39 @@
+"""An audit's reports are the same byte for byte whatever the number of workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toyaudit.assess import DETECTIONS_PER_FINDING
+from toyaudit.audit import run_audit
+from toyaudit.report import write_reports
+
+REPORTS = ("findings.json", "report.md", "report.html")
+
+
+def _reports(session: Path, jobs: int, out: Path) -> dict[str, bytes]:
+    assessment = run_audit(session, jobs=jobs)
+    write_reports(assessment, out, reveal=True)
+    return {name: (out / name).read_bytes() for name in REPORTS}
+
+
+def test_run_audit_reports_do_not_depend_on_jobs(
+    split_session: Path, tmp_path: Path
+) -> None:
+    alone = _reports(split_session, 1, tmp_path / "jobs1")
+
+    for jobs in (2, 3):
+        assert _reports(split_session, jobs, tmp_path / f"jobs{jobs}") == alone
+
+
+def test_run_audit_split_session_has_what_shards_must_merge(
+    split_session: Path,
+) -> None:
+    assessment = run_audit(split_session, jobs=3)
+
+    assert max(f.occurrences for f in assessment.findings) > DETECTIONS_PER_FINDING
+    assert max(len(f.detections) for f in assessment.findings) == (
+        DETECTIONS_PER_FINDING
+    )
+    assert len(assessment.contacts) >= 3
+    assert len(assessment.coverage.problems) >= 2
