@@ -36,7 +36,7 @@ from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.recipients import RecipientResolver
 from toyaudit.classify.records import Match, Method, Recipient
 from toyaudit.classify.rules import RuleSet
-from toyaudit.classify.tables import MIN_ROWS, columns, count_table
+from toyaudit.classify.tables import MIN_ROWS, TableContext, columns, count_table
 from toyaudit.classify.tally import Hit, Tally
 from toyaudit.ingest.records import HttpRequest, Observation, host_of
 from toyaudit.session import Session
@@ -164,6 +164,7 @@ class Classifier:
         label = document.label
         results = self._documents.setdefault((label, document.decoding), {})
         new: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        context = TableContext(label, document.part, results, new, self._search)
         counts, first = tally.counts, tally.first
         ordinal, budget = tally.ordinal, tally.budget
         stack: list[tuple[Iterator[tuple[Any, Any]], str, str, bool]] = []
@@ -206,9 +207,7 @@ class Classifier:
                     table = columns(value) if len(value) >= MIN_ROWS else None
                     if table and len(value) * len(table) <= budget:
                         tally.ordinal, tally.budget = ordinal, budget
-                        count_table(
-                            table, child_path, child_shape, label, results, new, tally
-                        )
+                        count_table(table, child_path, child_shape, context, tally)
                         ordinal, budget = tally.ordinal, tally.budget
                         continue
                     inner = f"{child_shape}[]"

@@ -150,6 +150,25 @@ class FieldSearch:
             results.append(self._keyed_only(field_at(index), keyed) if keyed else _NONE)
         return results
 
+    def worth_searching(
+        self, part: str, shape: str, values: Sequence[str]
+    ) -> list[int]:
+        """Indices of the values of one place that may hold something.
+
+        The others pass the screen, hold nothing to decode, and sit under a
+        name no detector is tied to: searching them would find nothing.
+        """
+        if self._detectors_for(part, shape).keyed:
+            return list(range(len(values)))
+        decoding = self._decoding
+        worth = self._screen.suspects(values)
+        worth.update(
+            index
+            for index, value in enumerate(values)
+            if not value.isdigit() and might_decode(value, decoding)
+        )
+        return sorted(worth)
+
     def _keyed_only(self, field: Field, keyed: Sequence[Detector]) -> FieldResult:
         """Hits of a field the screen passed: only detectors tied to its name.
 

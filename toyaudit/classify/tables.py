@@ -18,10 +18,11 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
-from toyaudit.classify.fieldsearch import FieldResult
+from toyaudit.classify.fieldsearch import FieldResult, FieldSearch
 from toyaudit.classify.tally import Tally
 
 logger = logging.getLogger(__name__)
@@ -63,19 +64,31 @@ def columns(rows: Sequence[Any]) -> list[Column] | None:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class TableContext:
+    """The JSON document a table sits in, and where its cells' results go."""
+
+    label: str
+    """Location prefix of the document's fields, e.g. "JSON body field"."""
+    part: str
+    results: dict[tuple[str, str], FieldResult]
+    """The document kind's result cache, by (shape, value)."""
+    new: NewLeaves
+    """The document's leaves still to search, filled here."""
+    search: FieldSearch
+
+
 def count_table(
-    table: list[Column],
-    path: str,
-    shape: str,
-    label: str,
-    results: dict[tuple[str, str], FieldResult],
-    new: NewLeaves,
-    tally: Tally,
+    table: list[Column], path: str, shape: str, context: TableContext, tally: Tally
 ) -> None:
     """Count every cell of a table whose rows sit at ``path`` (shape ``shape``).
 
-    Cells found in ``results`` are counted in ``tally``; the others are added
-    to ``new``, to be searched with the rest of the document's new leaves.
+    Cells found in the context's results are counted in ``tally``. A
+    column's other cells are screened together (:meth:`FieldSearch.worth_searching`):
+    those that may hold something are added to the context's ``new``, to be
+    searched with the rest of the document's new leaves, and the rest (the
+    timestamps and counters that make up most new cells) hold nothing and
+    are neither searched nor cached.
     Row ``i``'s cell in column ``k`` gets the ordinal a leaf-by-leaf walk
     would give it, so first locations and order do not depend on the path.
     Each text cell costs the tally's budget one field.
@@ -87,7 +100,8 @@ def count_table(
         present = [index for index, value in enumerate(values) if type(value) is str]
         texts = [values[index] for index in present]
         cells += len(texts)
-        found = list(map(results.get, zip(repeat(cell_shape), texts, strict=False)))
+        keys = zip(repeat(cell_shape), texts, strict=False)
+        found = list(map(context.results.get, keys))
         identities = list(map(id, found))
         backwards = zip(
             reversed(identities), range(len(identities) - 1, -1, -1), strict=True
@@ -97,15 +111,18 @@ def count_table(
             where = first[identity]
             result = found[where]
             if result is None:
-                for index, cell in enumerate(found):
-                    if cell is None:
-                        row = present[index]
-                        new.setdefault((cell_shape, texts[index]), []).append(
-                            (base + row * stride + rank + 1, f"{path}[{row}]{suffix}")
-                        )
+                unknown = [index for index, cell in enumerate(found) if cell is None]
+                values = [texts[index] for index in unknown]
+                for rank_in in context.search.worth_searching(
+                    context.part, cell_shape, values
+                ):
+                    row = present[unknown[rank_in]]
+                    context.new.setdefault((cell_shape, values[rank_in]), []).append(
+                        (base + row * stride + rank + 1, f"{path}[{row}]{suffix}")
+                    )
                 continue
             row = present[where]
-            location = f"{label} '{path}[{row}]{suffix}'"
+            location = f"{context.label} '{path}[{row}]{suffix}'"
             tally.add(base + row * stride + rank + 1, location, result, times, 0)
     tally.ordinal = base + rows * stride
     tally.budget -= cells
