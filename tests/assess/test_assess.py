@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from toyaudit.ingest.records import (
     TlsClientHello,
     Transport,
 )
-from toyaudit.session import Session, Toy
+from toyaudit.session import Phase, Session, Toy
 
 TOY = Endpoint("192.168.4.23", 49731)
 SERVER = Endpoint("203.0.113.10", 80)
@@ -244,3 +245,33 @@ def test_assessor_counted_match_repeated_in_one_observation_counts_once(
 
     assert finding.occurrences == 80
     assert len(finding.detections) == 1
+
+
+def test_assessor_detections_name_their_phase_and_the_finding_its_raise(
+    severity_rules: SeverityRules,
+) -> None:
+    start = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+    phases = (
+        Phase("setup", start, start + dt.timedelta(minutes=5)),
+        Phase("play", start + dt.timedelta(minutes=5), start + dt.timedelta(hours=1)),
+    )
+    assessor = Assessor(severity_rules, phases=phases)
+    for frame, minutes in ((1, 2.0), (2, 30.0), (3, 90.0)):
+        evidence = Evidence(
+            "traffic.pcap", (frame,), time=start.timestamp() + 60 * minutes
+        )
+        observation = replace(request(frame), evidence=evidence)
+        assessor.add(observation, VENDOR, [match(observation, value=f"v{frame}")])
+    late = replace(request(4, Transport.TLS), evidence=Evidence("traffic.pcap", (4,)))
+    assessor.add(late, VENDOR, [match(late)])
+
+    plain, sealed = finish(assessor)[0]
+
+    assert plain.transport is Transport.PLAINTEXT and plain.phase == "setup"
+    assert plain.severity is Severity.CRITICAL
+    phases_by_frame = {
+        detection.evidence.packets[0]: detection.phase for detection in plain.detections
+    }
+    assert phases_by_frame == {1: "setup", 2: "play", 3: None}
+    assert sealed.phase is None and sealed.severity is Severity.LOW
+    assert sealed.detections[0].phase is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -18,13 +20,24 @@ from toyaudit.ingest.records import (
     HttpRequest,
     Transport,
 )
-from toyaudit.session import Session, Toy
+from toyaudit.session import Phase, Session, Toy
 
 TOY = Endpoint("192.168.4.23", 49731)
 SERVER = Endpoint("203.0.113.10", 80)
 NAME = Category("child-name", Tier.IDENTIFYING, "your child's name")
 VENDOR = Recipient("api.toy.example", Party.FIRST_PARTY, "ToyCo", "the vendor")
 FILES = ("traffic.pcap", "flows.mitm")
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+PHASES = (
+    Phase("setup", EPOCH, EPOCH + dt.timedelta(seconds=1)),
+    Phase("play", EPOCH + dt.timedelta(seconds=1), EPOCH + dt.timedelta(seconds=3)),
+    Phase(
+        "after-opt-out",
+        EPOCH + dt.timedelta(seconds=3),
+        EPOCH + dt.timedelta(seconds=10),
+    ),
+)
+"""Phases over the times of :func:`_traffic`: data in setup and after opt-out."""
 
 Added = tuple[HttpRequest | DnsQuery, list[Match]]
 
@@ -73,7 +86,8 @@ def _traffic() -> list[Added]:
         if file == "flows.mitm":
             evidence = Evidence(file, flow_id=f"f{number % 7}", time=float(number % 4))
         else:
-            evidence = Evidence(file, (number % 11 + 1, number % 11 + 2))
+            frames = (number % 11 + 1, number % 11 + 2)
+            evidence = Evidence(file, frames, time=float(number % 5))
         request = _request(evidence)
         added.append((request, [_match(request, number), _match(request, number + 1)]))
     lookup = DnsQuery(Evidence("traffic.pcap", (30,)), TOY, SERVER, VENDOR.host, 1)
@@ -97,8 +111,10 @@ def _finish(assessor: Assessor) -> Assessment:
     return assessor.finish(session, RunInfo("0", "1" * 64, "0" * 64), Coverage())
 
 
-def _assess(severity_rules: SeverityRules, added: list[Added]) -> Assessment:
-    assessor = Assessor(severity_rules, FILES)
+def _assess(
+    severity_rules: SeverityRules, added: list[Added], phases: Sequence[Phase] = ()
+) -> Assessment:
+    assessor = Assessor(severity_rules, FILES, phases=phases)
     for observation, matches in added:
         assessor.add(observation, VENDOR, matches)
     return _finish(assessor)
@@ -132,6 +148,31 @@ def test_assessor_merged_parts_equal_one_assessor(
                 part.add(observation, VENDOR, matches)
             merged.merge(part.partial())
         assert _finish(merged) == expected
+
+
+def test_assessor_phase_does_not_depend_on_order_or_shards(
+    severity_rules: SeverityRules,
+) -> None:
+    added = _traffic()
+    expected = _assess(severity_rules, added, PHASES)
+
+    for reordered in (added[::-1], added[1::2] + added[::2]):
+        assert _assess(severity_rules, reordered, PHASES) == expected
+    for parts in (2, 3):
+        merged = Assessor(severity_rules, FILES, phases=PHASES)
+        for index in range(parts):
+            part = Assessor(severity_rules, FILES, phases=PHASES)
+            for observation, matches in added[index::parts]:
+                part.add(observation, VENDOR, matches)
+            merged.merge(part.partial())
+        assert _finish(merged) == expected
+    # Setup and after-opt-out both raise one level: the phase declared first
+    # wins, proved by its earliest evidence in session order.
+    [finding] = expected.findings
+    assert finding.phase == "setup"
+    assert finding.severity_reason.endswith(
+        "raised one level: sent before setup was finished (traffic.pcap frames 1, 2)"
+    )
 
 
 def test_assessor_contact_keeps_the_earliest_evidence(

@@ -5,7 +5,9 @@ three shards: forty exchanges that name the child (so one finding gathers
 more detections than it keeps), and the damage whose coverage notes shards
 must merge exactly: a cut-off end, and for packets a fragmented datagram,
 holes in TCP streams and a frame that is not IP, for flow files a flow
-mitmproxy cannot load, for HAR a broken entry and a ``data:`` URL.
+mitmproxy cannot load, for HAR a broken entry and a ``data:`` URL. Its
+phases cut the exchanges into setup, play and after an opt-out, so that the
+phase that raises a finding is chosen among evidence every shard holds some of.
 """
 
 from __future__ import annotations
@@ -38,6 +40,17 @@ HOSTS = {
 TOY = synth.Host("02:1a:7d:5e:33:c1", "192.168.4.23")
 GATEWAY_MAC = "02:00:5e:c0:04:01"
 BEGIN = START.timestamp()
+PHASES = [
+    {"name": "setup", "start": "2026-11-20T10:00:00Z", "end": "2026-11-20T10:00:01Z"},
+    {"name": "play", "start": "2026-11-20T10:00:01Z", "end": "2026-11-20T10:00:30Z"},
+    {
+        "name": "after-opt-out",
+        "start": "2026-11-20T10:00:30Z",
+        "end": "2026-11-20T10:01:00Z",
+    },
+]
+"""Setup takes the first second: the first half of the packets, one flow and
+one HAR entry; flows and entries from the 30th second on come after an opt-out."""
 
 # mitmproxy's constructors are unannotated; go through Any for mypy.
 make_request: Any = Request.make
@@ -60,7 +73,8 @@ def _host(number: int) -> str:
 
 def _write_session(folder: Path, evidence: str, content: bytes) -> Path:
     folder.mkdir(parents=True)
-    (folder / "session.yaml").write_text(yaml.safe_dump(SESSION), encoding="utf-8")
+    session = {**SESSION, "phases": PHASES}
+    (folder / "session.yaml").write_text(yaml.safe_dump(session), encoding="utf-8")
     (folder / "persona.yaml").write_text(yaml.safe_dump(PERSONA), encoding="utf-8")
     (folder / evidence).write_bytes(content)
     seal_session(folder)

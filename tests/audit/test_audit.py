@@ -37,3 +37,11 @@ def test_run_audit_split_session_has_what_shards_must_merge(
     )
     assert len(assessment.contacts) >= 3
     assert len(assessment.coverage.problems) >= 2
+    raised_by = {finding.phase for finding in assessment.findings}
+    assert "setup" in raised_by and None not in raised_by
+    detection_phases = {
+        detection.phase
+        for finding in assessment.findings
+        for detection in finding.detections
+    }
+    assert {"setup", "play"} <= detection_phases

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 from toyaudit.classify import Classifier
@@ -86,3 +87,68 @@ def test_classifier_ble_name_and_gatt_value(classifier: Classifier) -> None:
 
     assert ("BLE advertised name", "child-name") in _found(classifier, advertisement)
     assert ("GATT value (handle 0x000b)", "device-id") in _found(classifier, read)
+
+
+_OGG = b"OggS\x00\x02" + bytes(range(256)) * 4
+
+
+def test_classifier_mqtt_voice_as_payload_and_as_base64_in_json(
+    classifier: Classifier,
+) -> None:
+    def publish(payload: bytes) -> MqttMessage:
+        return MqttMessage(
+            EVIDENCE, TOY, BROKER, Transport.PLAINTEXT, "publish", 4,
+            topic="toys/TB22910047/voice", payload=payload,
+        )  # fmt: skip
+
+    wrapped = json.dumps({"audio": base64.b64encode(_OGG).decode()}).encode()
+
+    assert ("MQTT payload", "voice-recording") in _found(classifier, publish(_OGG))
+    assert ("MQTT payload JSON field 'audio'", "voice-recording") in _found(
+        classifier, publish(wrapped)
+    )
+
+
+def test_classifier_websocket_voice_sent_not_received(classifier: Classifier) -> None:
+    def message(from_client: bool) -> WebSocketMessage:
+        return WebSocketMessage(
+            EVIDENCE, TOY, BROKER, Transport.TLS, "ws.toyco.example", "/asr",
+            from_client, False, _OGG,
+        )  # fmt: skip
+
+    [match] = classifier.classify(message(True))
+
+    assert (match.location, match.category.id) == (
+        "WebSocket message",
+        "voice-recording",
+    )
+    assert match.value == f"Ogg audio, {round(len(_OGG) / 1024)} KB"
+    assert classifier.classify(message(False)) == []
+
+
+def test_classifier_udp_voice_stream_only_from_the_toy(classifier: Classifier) -> None:
+    def stream(client: Endpoint, server: Endpoint) -> RawPayload:
+        return RawPayload(
+            EVIDENCE, client, server, "udp", True, PayloadKind.MEDIA, 65536,
+            media_type="audio/rtp",
+        )  # fmt: skip
+
+    assert _found(classifier, stream(TOY, BROKER)) == {
+        ("UDP payload", "voice-recording")
+    }
+    assert _found(classifier, stream(BROKER, TOY)) == set()
+
+
+def test_classifier_gatt_audio_notified_by_the_toy_not_written_to_it(
+    classifier: Classifier,
+) -> None:
+    def operation(from_central: bool) -> GattOperation:
+        kind = "write" if from_central else "notify"
+        return GattOperation(
+            EVIDENCE, "C0:FF:EE:12:34:56", kind, 0x21, from_central, value=_OGG
+        )
+
+    assert _found(classifier, operation(False)) == {
+        ("GATT value (handle 0x0021)", "voice-recording")
+    }
+    assert _found(classifier, operation(True)) == set()

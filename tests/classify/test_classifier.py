@@ -214,6 +214,100 @@ def test_classifier_persona_hit_hides_other_categories_in_same_field(
     assert ("JSON body field 'password'", "password") not in categories
 
 
+def test_classifier_persona_inside_free_text_hides_no_other_category(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    body = json.dumps({"utterance": "can Mia have a story about dragons"})
+
+    matches = classifier.classify(request_to(headers=_JSON, body=body.encode()))
+
+    assert {(match.category.id, match.method) for match in matches} == {
+        ("child-name", Method.PERSONA),
+        ("chat-message", Method.KEY),
+    }
+
+
+def _token(claims: dict[str, str]) -> str:
+    def segment(document: dict[str, str]) -> str:
+        raw = json.dumps(document).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    return f"{segment({'alg': 'HS256'})}.{segment(claims)}.c2lnbmF0dXJlLXNpZ24"
+
+
+def test_classifier_jwt_claims_are_searched_with_their_chain(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    token = _token({"sub": "u_4711", "email": "ana.lopez@example.com"})
+    request = request_to(headers=(("Authorization", f"Bearer {token}"),))
+
+    matches = classifier.classify(request)
+
+    [claim] = [match for match in matches if match.persona_field == "parent.email"]
+    assert claim.location == "header 'Authorization', JWT claim 'email'"
+    assert claim.decoding == ("jwt", "base64url", "json")
+    assert any(match.category.id == "access-token" for match in matches)
+
+
+def test_classifier_multipart_upload_finds_each_part(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    boundary = "PipBoundary42"
+    parts = (
+        ('name="kid"', b"Mia"),
+        ('name="voice"; filename="m.wav"\r\nContent-Type: audio/wav', b"RIFF"),
+        ('name="selfie"; filename="me.png"', b"\x89PNG\r\n\x1a\n" + bytes(64)),
+    )
+    body = b"".join(
+        f"--{boundary}\r\nContent-Disposition: form-data; {head}\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+        for head, content in parts
+    )
+    body += f"--{boundary}--\r\n".encode()
+    headers = (("Content-Type", f"multipart/form-data; boundary={boundary}"),)
+
+    matches = classifier.classify(request_to(headers=headers, body=body))
+
+    assert [(m.category.id, m.location, m.decoding) for m in matches] == [
+        ("voice-recording", "multipart part 'voice'", ("multipart",)),
+        ("image", "multipart part 'selfie'", ("multipart",)),
+        ("child-name", "multipart part 'kid'", ("multipart",)),
+    ]
+    assert matches[0].value == "audio/wav, 4 bytes"
+
+
+def test_classifier_protobuf_body_without_a_schema(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    profile = b"\x0a\x03Mia\x10\x07"
+    body = b"\x0a\x0aTB22910047\x12" + bytes([len(profile)]) + profile
+    headers = (("Content-Type", "application/x-protobuf"),)
+
+    matches = classifier.classify(request_to(headers=headers, body=body))
+
+    assert [(m.rule, m.location, m.decoding) for m in matches] == [
+        ("persona:toy.serial", "request body, protobuf field '1'", ("protobuf",)),
+        (
+            "persona:child.first_name",
+            "request body, protobuf field '2.1'",
+            ("protobuf",),
+        ),
+    ]
+
+
+def test_classifier_base64_of_gzip_json_in_a_json_field(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    packed = gzip.compress(json.dumps({"owner": "ana.lopez@example.com"}).encode())
+    body = json.dumps({"blob": base64.b64encode(packed).decode()}).encode()
+
+    [match] = classifier.classify(request_to(headers=_JSON, body=body))
+
+    assert match.location == "JSON body field 'blob', JSON field 'owner'"
+    assert match.decoding == ("json", "base64", "gzip", "json")
+
+
 def _counted(matches: list[Match]) -> list[tuple[str, str, str, int]]:
     return [(m.rule, m.location, m.value, m.count) for m in matches]
 
@@ -459,8 +553,8 @@ def _field_by_field(
     at one place (list indices aside) holding one value are one match,
     counted once per leaf and located at the first.
     """
-    [document] = raw_items(request, rules.decoding)
-    assert isinstance(document, JsonDocument)
+    items = raw_items(request, rules.decoding)
+    [document] = [item for item in items if isinstance(item, JsonDocument)]
     matches: dict[tuple[str, str, int], list[Any]] = {}
     for field in document.fields():
         for rank, found in enumerate(search.search(field)[1]):

@@ -51,3 +51,123 @@ def test_detector_skips_parts_it_does_not_cover() -> None:
         "query", "authorization", "query parameter", (), "Bearer 0123456789ab"
     )
     assert bearer.hits(field, frozenset()) == []
+
+
+def _rule(rule_id: str) -> Detector:
+    return next(rule for rule in _RULES.detectors if rule.id == rule_id)
+
+
+def _categories(key: str | None, value: str, part: str = "body") -> set[str]:
+    """Categories of every shipped detector that matches one field."""
+    field = Field(part, key, "example", (), value)
+    ignored = _RULES.decoding.ignored_values
+    return {
+        detector.category_id
+        for detector in _RULES.detectors
+        if detector.content is None and detector.hits(field, ignored)
+    }
+
+
+def test_detector_router_addresses_are_wifi_networks_not_device_macs() -> None:
+    scan = "2e:1d:a1:df:0e:00,da:00:bd:34:1a:f7"
+    assert _categories("bssids", scan) == {"wifi-network"}
+    assert _categories("aps[3].bssid", "2e:1d:a1:df:0e:00") == {"wifi-network"}
+    assert _categories("device.mac", "2e:1d:a1:df:0e:00") == {"mac-address"}
+    [first, second] = _rule("wifi-bssid").hits(
+        Field("query", "bssids", "example", (), scan), frozenset()
+    )
+    assert (first.value, second.value) == ("2e:1d:a1:df:0e:00", "da:00:bd:34:1a:f7")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("sender", "noreply@toyco.example"),
+        ("reply_to", "DoNotReply@toyco.example"),
+        ("footer", "write to support@toyco.example"),
+        ("support_contact", "jane.doe@toyco.example"),
+        ("vendor.email", "jane.doe@toyco.example"),
+    ],
+)
+def test_detector_vendor_addresses_are_not_the_family_email(
+    key: str, value: str
+) -> None:
+    assert "email-address" not in _categories(key, value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "category"),
+    [
+        ("support_phone", "+44 20 7946 0958", None),
+        ("hotline", "+1 800 555 0100", None),
+        ("phone", "+1 800 555 0100", None),
+        ("events[0].ts", "1795170680370", None),
+        ("phone", "+44 7700 900128", "phone-number"),
+    ],
+)
+def test_detector_phone_is_validated_by_numbering_plan(
+    key: str, value: str, category: str | None
+) -> None:
+    expected = set() if category is None else {category}
+    assert _categories(key, value) & {"phone-number"} == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("office_location", "51.5142,-0.0931"),
+        ("aspect", "1.333,1.778"),
+        ("default_loc", "37.4220,-122.0841"),
+        ("loc", "37.785834,-122.406417"),
+        ("sdk_version", "12.4521"),
+        ("uptime_s", "5123.4471"),
+        ("placeholder", "0.00000,0.00000"),
+    ],
+)
+def test_detector_placeholder_positions_are_not_locations(key: str, value: str) -> None:
+    assert "precise-location" not in _categories(key, value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "category"),
+    [
+        ("child.gender", "female", "child-gender"),
+        ("gender", "boy", "child-gender"),
+        ("voice_enabled", "true", None),
+        ("device.voice_enabled", "true", None),
+        ("camera_enabled", "true", None),
+        ("chat_mode", "bedtime", None),
+        ("request_id", "a3da6862-23f9-425a-8df7-9c3ef617e8a8", None),
+        ("ifa", "00000000-0000-0000-0000-000000000000", None),
+        ("device.imei", "000000000000000", None),
+    ],
+)
+def test_detector_flags_and_placeholders_are_not_personal_data(
+    key: str, value: str, category: str | None
+) -> None:
+    expected = set() if category is None else {category}
+    assert _categories(key, value) == expected
+
+
+@pytest.mark.parametrize(
+    ("body_hex", "category", "name"),
+    [
+        ("00 00 00 1C 66 74 79 70 4D 34 41 20", "voice-recording", "M4A audio"),
+        ("FF F1 50 80 05 9F FC", "voice-recording", "MPEG audio frames (MP3 or AAC)"),
+        ("1A 45 DF A3 87 42 82 84", "voice-recording", "WebM/Matroska recording"),
+        ("00 00 00 18 66 74 79 70 68 65 69 63", "image", "HEIC image"),
+        ("00 00 00 20 66 74 79 70 69 73 6F 6D", "image", "MP4 video"),
+        ("52 49 46 46 24 00 00 00 57 45 42 50", "image", "WebP image"),
+    ],
+)
+def test_detector_content_names_each_format_by_its_magic(
+    body_hex: str, category: str, name: str
+) -> None:
+    body = bytes.fromhex(body_hex.replace(" ", ""))
+    found = [
+        (detector.category_id, kind)
+        for detector in _RULES.detectors
+        if detector.content is not None
+        and (kind := detector.content.identify("application/octet-stream", body))
+    ]
+    assert found == [(category, name)]

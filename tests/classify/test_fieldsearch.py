@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 from collections.abc import Sequence
@@ -11,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toyaudit.classify.decoders import Field
-from toyaudit.classify.fieldsearch import FieldResult, FieldSearch
+from toyaudit.classify.detectors import ContentMatcher, Detector, MagicSignature
+from toyaudit.classify.fields import Blob, Field
+from toyaudit.classify.fieldsearch import FieldResult, FieldSearch, Found, strongest
 from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.records import Method
 from toyaudit.classify.rules import RuleSet
@@ -66,8 +68,22 @@ def field_search(shipped_rules: RuleSet, persona_index: PersonaIndex) -> FieldSe
     return FieldSearch(detectors, persona_index, shipped_rules.decoding)
 
 
+def _jwt(text: str) -> str:
+    """A signed-looking JWT whose payload is ``text``."""
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256"}').decode().rstrip("=")
+    payload = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return f"{header}.{payload}.c2ln"
+
+
+def _protobuf(text: str) -> bytes:
+    """A protobuf message holding ``text`` as field 1 (short texts only)."""
+    raw = text.encode()[:120]
+    return b"\x0a" + bytes([len(raw)]) + raw + b"\x10\x01"
+
+
 def _encoded(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    """Values, JSON holding them, and base64 of either (standard or URL-safe)."""
+    """Values, JSON holding them, and base64 of either (standard or URL-safe),
+    of their gzip or of a protobuf message; JWTs and Basic credentials."""
     as_json = st.builds(
         lambda key, value: json.dumps({key: value, "items": [value, "x"]}),
         st.sampled_from(["email", "mac", "name", "v"]),
@@ -75,13 +91,23 @@ def _encoded(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     )
     plain = st.one_of(values, as_json)
     as_base64 = st.builds(
-        lambda text, urlsafe: (
+        lambda raw, urlsafe: (
             base64.urlsafe_b64encode if urlsafe else base64.b64encode
-        )(text.encode()).decode(),
-        plain,
+        )(raw).decode(),
+        st.one_of(
+            plain.map(str.encode),
+            plain.map(lambda text: gzip.compress(text.encode(), mtime=0)),
+            plain.map(_protobuf),
+        ),
         st.booleans(),
     )
-    return st.one_of(plain, as_base64)
+    tokens = st.one_of(
+        plain.map(_jwt),
+        plain.map(
+            lambda text: "Basic " + base64.b64encode(b"u:" + text.encode()).decode()
+        ),
+    )
+    return st.one_of(plain, as_base64, tokens)
 
 
 @settings(max_examples=300, deadline=None)
@@ -175,3 +201,74 @@ def test_fieldsearch_search_many_same_value_under_other_names(
         [],
     ]
     assert results == [field_search.search(field) for field in fields]
+
+
+def _found(method: Method, category: str, value: str, whole: bool = False) -> Found:
+    return Found("", ("json",), f"rule-{category}", category, method, value, 0.5,
+                 (value,), whole=whole)  # fmt: skip
+
+
+def test_fieldsearch_strongest_partial_persona_hit_hides_no_other_category() -> None:
+    message = "can Mia have a story"
+    persona = _found(Method.PERSONA, "child-name", "Mia", whole=False)
+    chat = _found(Method.KEY, "chat-message", message)
+
+    assert strongest([persona, chat]) == [persona, chat]
+
+
+def test_fieldsearch_strongest_whole_persona_hit_hides_other_categories() -> None:
+    persona = _found(Method.PERSONA, "wifi-password", "otter-42", whole=True)
+    account = _found(Method.KEY, "password", "otter-42")
+
+    assert strongest([persona, account]) == [persona]
+
+
+def test_fieldsearch_search_marks_whole_and_partial_persona_hits(
+    field_search: FieldSearch,
+) -> None:
+    [(_, (whole,)), (_, (partial, *_))] = [
+        field_search.search(_field("body", "note", value))
+        for value in (" Mia Lopez ", "tell Mia Lopez a story about dragons")
+    ]
+
+    assert (whole.persona_field, whole.whole) == ("child.name", True)
+    assert (partial.persona_field, partial.whole) == ("child.name", False)
+
+
+def _content_detector(name: str, types: str, magic: bytes = b"") -> Detector:
+    signatures: tuple[MagicSignature, ...] = ()
+    if magic:
+        full = b"\xff" * len(magic)
+        signatures = (MagicSignature(f"{name} magic", ((0, magic, full),)),)
+    matcher = ContentMatcher((re.compile(types),), signatures)
+    return Detector(name, name, "test", ("body",), None, None, matcher, 1, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "rule"),
+    [
+        ("video/webm", "picture"),  # declared type beats the other rule's magic
+        ("", "sound"),  # no type: magic decides
+        ("application/octet-stream", "sound"),
+        ("application/json", None),  # text is never read for magic
+    ],
+)
+def test_fieldsearch_content_hit_prefers_the_declared_type(
+    persona_index: PersonaIndex,
+    shipped_rules: RuleSet,
+    content_type: str,
+    rule: str | None,
+) -> None:
+    detectors = [
+        _content_detector("sound", "^audio/", b"\x1a\x45\xdf\xa3"),
+        _content_detector("picture", "^video/"),
+    ]
+    search = FieldSearch([], persona_index, shipped_rules.decoding, detectors)
+    blob = Blob("request body", content_type, b"\x1a\x45\xdf\xa3webm", 2048, ())
+
+    found = search.content_hit(blob)
+
+    assert (found.rule if found else None) == rule
+    if found is not None:
+        assert found.method is Method.CONTENT
+        assert found.value.endswith(", 2 KB")

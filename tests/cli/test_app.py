@@ -263,11 +263,14 @@ def test_audit_demo_parties_severities_and_evidence(
     analytics = by_key[("advertising-id", "app-measurement.com", "tls")]
     assert analytics["recipient"]["party"] == "tracker"
     assert analytics["recipient"]["owner"] == "Google"
-    assert analytics["severity"] == "high"
+    # High for tier 3 to a tracker, raised a level: sent before setup ended.
+    assert analytics["severity"] == "critical"
+    assert analytics["phase"] == "setup"
 
     name = by_key[("child-name", "api.plushpal.example", "plaintext")]
     assert name["recipient"]["party"] == "first party"
-    assert name["severity"] == "high"
+    assert name["severity"] == "critical"
+    assert "sent before setup was finished" in name["severity_reason"]
     frames = {tuple(item["evidence"]["packets"]) for item in name["detections"]}
     assert all(frames) and all(
         item["method"] == "persona" for item in name["detections"]
@@ -339,3 +342,89 @@ def test_audit_single_capture_file_without_session(tmp_path: Path) -> None:
     }
     assert ("api.plushpal.example", "unknown") in hosts
     assert "without a session folder" in completed.stdout
+
+
+def test_rules_check_passes_on_the_shipped_rules(tmp_path: Path) -> None:
+    alone = run_toyaudit(
+        "rules", "check", "--no-builtin", str(REPO / "rules"), cwd=tmp_path
+    )
+    default = run_toyaudit("rules", "check", cwd=tmp_path)
+
+    assert alone.returncode == ExitCode.OK, alone.stderr
+    assert default.returncode == ExitCode.OK, default.stderr
+    assert "rules valid:" in alone.stdout
+    assert "examples passed" in default.stdout
+
+
+def test_rules_check_lists_every_missing_and_extra_example(tmp_path: Path) -> None:
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "pets.yaml").write_text(
+        "categories:\n"
+        "  - {id: pet-name, tier: 2, label: your pet's name}\n"
+        "detectors:\n"
+        "  - id: pet-name\n"
+        "    category: pet-name\n"
+        "    keys: {include: ['^pet_name$']}\n"
+        "    examples:\n"
+        "      positive:\n"
+        "        - {key: pet, value: Rex}\n"
+        "        - {key: pet_name, value: rex@example.com}\n"
+        "      negative:\n"
+        "        - {key: pet_name, value: Rex}\n"
+    )
+
+    completed = run_toyaudit("rules", "check", str(rules), cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.RULES
+    assert "pets.yaml:9: rule pet-name:" in completed.stderr
+    assert "(missing)" in completed.stderr
+    assert "pets.yaml:10: rule pet-name:" in completed.stderr
+    assert "email-address (email-address) (extra)" in completed.stderr
+    assert "pets.yaml:12: rule pet-name:" in completed.stderr
+    assert "detector example(s) failed" in completed.stderr
+
+
+def test_rules_check_broken_rule_names_file_and_line(tmp_path: Path) -> None:
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "checks.yaml").write_text(
+        "checks:\n  - id: tls-legacy-version\n    title: old\n    severity: severe\n"
+    )
+
+    completed = run_toyaudit("rules", "check", str(rules), cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.RULES
+    assert "checks.yaml:4: rule tls-legacy-version:" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_rules_check_no_builtin_needs_a_folder(tmp_path: Path) -> None:
+    completed = run_toyaudit("rules", "check", "--no-builtin", cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.USAGE
+
+
+def test_audit_user_rules_override_and_extend_the_shipped_ones(tmp_path: Path) -> None:
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "mine.yaml").write_text(
+        "categories:\n"
+        "  - {id: wifi-network, tier: 3, label: your Wi-Fi name}\n"
+        "  - {id: toy-serial, tier: 2, label: the serial number of your toy}\n"
+        "persona:\n"
+        "  toy.serial: toy-serial\n"
+    )
+
+    completed = run_toyaudit(
+        "audit", str(DEMO), "--rules", str(rules), "--out", "out", cwd=tmp_path
+    )
+
+    assert completed.returncode == ExitCode.OK, completed.stderr
+    categories = {
+        (finding["category"]["id"], finding["category"]["tier"])
+        for finding in load_findings(tmp_path / "out")["findings"]
+    }
+    assert ("wifi-network", "3") in categories
+    assert ("toy-serial", "2") in categories
+    assert not any(category == "device-id" for category, _ in categories)

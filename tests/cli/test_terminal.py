@@ -42,8 +42,27 @@ def test_print_summary_headline_counts_severities(samples: ModuleType) -> None:
     text = _render(samples.sample_assessment())
     first_line = text.splitlines()[0]
     assert first_line == (
-        "PlushBear <Pro>: 5 findings: 2 critical, 1 high, 1 low, 1 info"
+        "PlushBear <Pro>: 5 findings: 2 critical, 1 high, 1 low, 1 info; "
+        "4 security check results: 2 critical, 1 high, 1 info"
     )
+
+
+def test_print_summary_checks_table_most_severe_first(samples: ModuleType) -> None:
+    text = _render(samples.sample_assessment())
+    lines = text.splitlines()
+    assert any("Security checks" in line for line in lines)
+    rows = [
+        ("critical", "The toy sends passwords or keys", "203.0.113.9"),
+        ("critical", "The toy trusts a fake security", samples.HOSTILE_HOST),
+        ("high", "The toy broadcasts your child's", "C0:FF:EE:12:34:56"),
+        ("info", "The toy refused a fake security", "api.cuddly.example"),
+    ]
+    positions = []
+    for severity, title, subject in rows:
+        line = next(item for item in lines if title in item)
+        assert severity in line and subject in line
+        positions.append(lines.index(line))
+    assert positions == sorted(positions)
 
 
 def test_print_summary_table_rows_most_severe_first(samples: ModuleType) -> None:
@@ -93,6 +112,7 @@ def test_print_summary_hides_personal_values(samples: ModuleType) -> None:
 def test_print_summary_without_findings(samples: ModuleType) -> None:
     text = _render(samples.empty_assessment())
     assert "PlushBear <Pro>: no findings" in text
+    assert "security check" not in text.lower()
     assert "What is collected" not in text
     assert "The toy contacted 0 hosts." in text
 

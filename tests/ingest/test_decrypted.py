@@ -25,6 +25,8 @@ from toyaudit.synth import Host, PcapWriter, TcpConversation, http_request
 
 TOY = Host("02:1a:7d:5e:33:c1", "192.168.4.23")
 CLOUD = Host("02:00:5e:c0:04:01", "203.0.113.20")
+START = 1_764_000_000.0
+"""Capture time of the first frame; :class:`TcpConversation` steps 1 ms."""
 REQUEST = http_request(
     "POST", "voice.toy.test", "/v2/profile", {"Content-Type": "application/json"},
     b'{"child_name": "Quill Tester"}',
@@ -95,7 +97,7 @@ def _tls_wire(folder: Path, version: ssl.TLSVersion) -> list[tuple[bool, bytes]]
 
 
 def _write_pcap(folder: Path, wire: list[tuple[bool, bytes]]) -> Path:
-    conversation = TcpConversation((TOY, 49800), (CLOUD, 443), start=1_764_000_000.0)
+    conversation = TcpConversation((TOY, 49800), (CLOUD, 443), start=START)
     frames = conversation.open()
     for from_client, chunk in wire:
         frames += conversation.send(from_client, chunk)
@@ -130,6 +132,10 @@ def test_decrypted_pcap_with_keylog_reads_https_request(
     assert b"Quill Tester" in request.body
     assert request.response is not None and request.response.status == 200
     assert request.evidence.packets and min(request.evidence.packets) > 3
+    # Frames are a millisecond apart from the start; the request is timed by
+    # the first frame of the TLS record that carried it.
+    first = request.evidence.packets[0]
+    assert request.evidence.time == pytest.approx(START + (first - 1) / 1000)
     assert coverage.problems == []
     assert "capture.keys" in coverage.files_read
 

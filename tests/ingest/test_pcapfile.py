@@ -155,6 +155,20 @@ def test_pcapfile_pcapng_two_sections_two_interfaces_both_byte_orders() -> None:
     assert coverage.problems == [] and coverage.packets == 4
 
 
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_pcapfile_pcapng_adds_the_interface_timestamp_offset(order: str) -> None:
+    # pcapng §4.2: if_tsresol (9) then if_tsoffset (14), seconds to add.
+    options = struct.pack(order + "HH", 9, 1) + bytes([3, 0, 0, 0])
+    options += struct.pack(order + "HHq", 14, 8, 1_764_000_000)
+    options += struct.pack(order + "HH", 0, 0)
+    interface = _block(order, 1, struct.pack(order + "HHI", 1, 0, 0) + options)
+    content = _section(order) + interface + _enhanced(order, 0, 2_500, b"frame")
+
+    [(_number, _linktype, stamp, _frame)], _ = _read(content)
+
+    assert stamp == pytest.approx(1_764_000_002.5)
+
+
 def test_pcapfile_pcapng_absurd_block_length_stops_with_note() -> None:
     content = _section("<") + _interface("<", 1) + _enhanced("<", 0, 0, b"kept")
     broken_at = len(content)

@@ -5,8 +5,11 @@ severity but medium, every party and both transports, and its strings are
 chosen to break careless renderers: a host that is an HTML script element, a
 location with an ESC sequence and with ``|`` and ``*`` in a key, a coverage
 problem carrying rich markup and a terminal escape, and the persona's child
-name quoted inside a cookie location. ``tests/cli/test_terminal.py`` loads
-:func:`sample_assessment` from this file by path (tests have no packages).
+name quoted inside a cookie location. Its security checks (not pre-sorted)
+add a TLS verdict whose capture note carries HTML, a bidi override and the
+child's name, and a Bluetooth device named by the child's name.
+``tests/cli/test_terminal.py`` loads :func:`sample_assessment` from this file
+by path (tests have no packages).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pytest
 
 from toyaudit.assess.records import (
     Assessment,
+    CheckFinding,
     Contact,
     Detection,
     Finding,
@@ -35,6 +39,7 @@ HOSTILE_HOST = "<script>alert(1)</script>"
 ESCAPE_LOCATION = "header 'X-Serial\x1b[31m'"
 PIPE_LOCATION = "json key 'n|a*m_e'"
 HOSTILE_PROBLEM = "traffic.pcap: packet 881 cut short [bold]\x1b[2J"
+HOSTILE_VERDICT_NOTE = f"<b>alert</b> \u202eunknown ca\u202c for {CHILD_NAME}"
 
 UTC = dt.UTC
 CAPTURED_AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -95,6 +100,7 @@ def _detection(
     confidence: float = 0.9,
     persona_field: str | None = None,
     form: str | None = None,
+    phase: str | None = None,
 ) -> Detection:
     return Detection(
         method=method,
@@ -106,6 +112,7 @@ def _detection(
         evidence=evidence,
         persona_field=persona_field,
         form=form,
+        phase=phase,
     )
 
 
@@ -208,8 +215,10 @@ def _findings() -> tuple[Finding, ...]:
                     persona_field="wifi.password",
                     form="plain",
                     evidence=Evidence(PCAP, tuple(range(40, 46))),
+                    phase="setup",
                 ),
             ),
+            phase="setup",
         ),
     )
 
@@ -226,6 +235,57 @@ def _contacts() -> tuple[Contact, ...]:
     )
 
 
+def _checks() -> tuple[CheckFinding, ...]:
+    return (
+        CheckFinding(
+            id="C-00000b",
+            check="tls-interception-rejected",
+            title="the toy refused a fake security certificate, as it should",
+            severity=Severity.INFO,
+            subject=VENDOR_API.host,
+            explanation="The toy refused the certificate on 2 connections.",
+            evidence=(Evidence("tls-verdicts.jsonl", (4,)),),
+            occurrences=2,
+        ),
+        CheckFinding(
+            id="C-00000a",
+            check="tls-interception-accepted",
+            title="the toy trusts a fake security certificate",
+            severity=Severity.CRITICAL,
+            subject=HOSTILE_HOST,
+            explanation=f"The capture noted: {HOSTILE_VERDICT_NOTE}.",
+            evidence=tuple(Evidence("tls-verdicts.jsonl", (n,)) for n in (2, 3)),
+            occurrences=5,
+            description="The toy completed a handshake with an untrusted certificate.",
+            regulations=("ETSI EN 303 645 provision 5.5-1", "GDPR Art. 32"),
+        ),
+        CheckFinding(
+            id="C-00000c",
+            check="plaintext-credentials",
+            title="the toy sends passwords or keys without encryption",
+            severity=Severity.CRITICAL,
+            subject=STRANGER.host,
+            explanation="Sent without encryption: your Wi-Fi password (tier S).",
+            evidence=(Evidence(PCAP, tuple(range(40, 46))),),
+            occurrences=1,
+            findings=("F-000004",),
+        ),
+        CheckFinding(
+            id="C-00000d",
+            check="child-name-broadcast",
+            title="the toy broadcasts your child's name to everyone nearby",
+            severity=Severity.HIGH,
+            subject="C0:FF:EE:12:34:56",
+            explanation=(
+                "The child's name was found in BLE advertised name "
+                f"(child.name, plain): {CHILD_NAME}'s bear."
+            ),
+            evidence=(Evidence("ble.jsonl", (7,)),),
+            occurrences=3,
+        ),
+    )
+
+
 def sample_assessment() -> Assessment:
     """The hostile sample assessment; findings deliberately not pre-sorted."""
     coverage = Coverage(
@@ -237,6 +297,7 @@ def sample_assessment() -> Assessment:
         findings=_findings(),
         contacts=_contacts(),
         coverage=coverage,
+        checks=_checks(),
     )
 
 

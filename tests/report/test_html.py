@@ -117,6 +117,8 @@ def test_render_html_has_same_sections_as_markdown(assessment: Assessment) -> No
         '<h2 id="collects">What your toy collects</h2>',
         '<h2 id="advice">What you can do</h2>',
         '<h3 id="finding-F-000002">',
+        '<h2 id="checks">Security checks</h2>',
+        '<h3 id="check-C-00000a">',
         '<h2 id="coverage">What this audit could not see</h2>',
     ):
         assert heading in page
@@ -139,3 +141,10 @@ def test_render_html_escapes_revealed_values(assessment: Assessment) -> None:
     page = render_html(changed, reveal=True)
     assert "<img" not in page
     assert "&lt;img src=x&quot;&gt;\\x1b[0m" in page
+
+
+def test_render_html_escapes_hostile_check_note(assessment: Assessment) -> None:
+    page = render_html(assessment)
+    assert "<b>alert</b>" not in page
+    assert "&lt;b&gt;alert&lt;/b&gt; \\u202eunknown ca\\u202c" in page
+    assert "\u202e" not in page

@@ -11,11 +11,11 @@ import pytest
 
 from toyaudit.assess.records import Assessment
 from toyaudit.report import render_json
-from toyaudit.report.jsondoc import SCHEMA_ID, load_schema
+from toyaudit.report.jsondoc import SCHEMA_ID, VERSION_1_RESOURCE, load_schema
 
 
-def _validate(document: Any) -> None:
-    schema = load_schema()
+def _validate(document: Any, resource: str | None = None) -> None:
+    schema = load_schema() if resource is None else load_schema(resource)
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
@@ -59,6 +59,7 @@ def test_schema_rejects_unknown_severity(assessment: Assessment) -> None:
 def test_render_json_header_and_run(assessment: Assessment) -> None:
     document = _document(assessment)
     assert document["$schema"] == SCHEMA_ID == load_schema()["$id"]
+    assert SCHEMA_ID == "urn:toyaudit:findings-1.1"
     assert document["schema_version"] == 1
     assert document["run"] == {
         "tool_version": "0.1.0",
@@ -138,7 +139,18 @@ def test_render_json_detection_fields_round_trip(
             "flow_id": None,
             "reference": "traffic.pcap frames 12, 13",
         },
+        "phase": None,
     }
+
+
+def test_render_json_names_the_phase_that_raised_a_finding(
+    assessment: Assessment,
+) -> None:
+    findings = {item["id"]: item for item in _document(assessment)["findings"]}
+
+    assert findings["F-000004"]["phase"] == "setup"
+    assert findings["F-000004"]["detections"][0]["phase"] == "setup"
+    assert findings["F-000002"]["phase"] is None
 
 
 def test_render_json_scrubs_controls_in_location(
@@ -200,3 +212,71 @@ def test_render_json_is_byte_identical_and_canonical(assessment: Assessment) -> 
     document = json.loads(first)
     canonical = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
     assert first == (canonical + "\n").encode("utf-8")
+
+
+def test_render_json_checks_most_severe_then_by_check(assessment: Assessment) -> None:
+    checks = _document(assessment)["checks"]
+    assert [(item["severity"], item["check"]) for item in checks] == [
+        ("critical", "plaintext-credentials"),
+        ("critical", "tls-interception-accepted"),
+        ("high", "child-name-broadcast"),
+        ("info", "tls-interception-rejected"),
+    ]
+
+
+def test_render_json_check_fields_round_trip(
+    assessment: Assessment, hostile_host: str
+) -> None:
+    check = _document(assessment)["checks"][1]
+    assert check["id"] == "C-00000a"
+    assert check["subject"] == hostile_host
+    assert check["title"] == "the toy trusts a fake security certificate"
+    assert check["regulations"] == ["ETSI EN 303 645 provision 5.5-1", "GDPR Art. 32"]
+    assert check["occurrences"] == 5
+    assert check["findings"] == []
+    assert [item["reference"] for item in check["evidence"]] == [
+        "tls-verdicts.jsonl frame 2",
+        "tls-verdicts.jsonl frame 3",
+    ]
+    credentials = _document(assessment)["checks"][0]
+    assert credentials["findings"] == ["F-000004"]
+
+
+def test_render_json_check_explanation_is_scrubbed_and_redacted(
+    assessment: Assessment, child_name: str
+) -> None:
+    explanation = _document(assessment)["checks"][1]["explanation"]
+    assert "\u202e" not in explanation
+    assert explanation.endswith("\\u202eunknown ca\\u202c for [redacted].")
+    assert child_name not in explanation
+    revealed = _document(assessment, reveal=True)["checks"][1]["explanation"]
+    assert child_name in revealed
+
+
+def test_schema_revision_1_1_accepts_version_1_documents(
+    assessment: Assessment,
+) -> None:
+    document = _document(assessment)
+    del document["checks"]
+    for finding in document["findings"]:
+        del finding["phase"]
+        for detection in finding["detections"]:
+            del detection["phase"]
+    document["$schema"] = "urn:toyaudit:findings-1"
+    _validate(document)
+    _validate(document, VERSION_1_RESOURCE)
+
+
+def test_schema_version_1_is_kept_and_refuses_checks(assessment: Assessment) -> None:
+    assert load_schema(VERSION_1_RESOURCE)["$id"] == "urn:toyaudit:findings-1"
+    document = _document(assessment)
+    document["$schema"] = "urn:toyaudit:findings-1"
+    with pytest.raises(jsonschema.ValidationError):
+        _validate(document, VERSION_1_RESOURCE)
+
+
+def test_schema_rejects_a_check_without_evidence(assessment: Assessment) -> None:
+    broken = _document(assessment)
+    del broken["checks"][0]["evidence"]
+    with pytest.raises(jsonschema.ValidationError):
+        _validate(broken)

@@ -37,8 +37,10 @@ def test_render_markdown_has_parent_sections_before_appendix(
         "## What your toy collects",
         "## Who receives it",
         "## How it is protected",
+        "## Security checks",
         "## What you can do",
         "## Technical appendix",
+        "## Technical appendix: security checks",
         "## What this audit could not see",
     ]
     positions = [text.index(heading) for heading in headings]
@@ -133,3 +135,13 @@ def test_render_markdown_escapes_revealed_values(assessment: Assessment) -> None
     text = render_markdown(changed, reveal=True)
     assert "\\<img src=x\\>\\*y\\*" in text
     assert "<img" not in text.replace("\\<img", "")
+
+
+def test_render_markdown_says_when_no_check_found_anything(
+    quiet_assessment: Assessment,
+) -> None:
+    text = render_markdown(quiet_assessment)
+    assert "## Security checks" in text
+    assert "None of the security checks found anything to report." in text
+    assert "listed under Security checks" not in text
+    assert "Technical appendix: security checks" not in text

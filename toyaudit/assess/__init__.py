@@ -6,6 +6,9 @@ per finding a bounded number of detections (the strongest first) and a count
 of the rest, and per contacted host a counter. Memory therefore stays flat
 however large the capture.
 
+It also runs the security checks (:mod:`~toyaudit.assess.checks`) on every
+observation, and closes them with the findings into check findings.
+
 What it keeps does not depend on the order observations arrive in (see
 :mod:`~toyaudit.assess.tally`), so the shards of a parallel audit each feed
 an assessor of their own, and the parent merges what they gathered
@@ -19,15 +22,17 @@ import hashlib
 import logging
 from collections.abc import Sequence
 
+from toyaudit.assess.checks import Checker, SecurityChecks, build_checks
 from toyaudit.assess.records import (
     Assessment,
+    CheckFinding,
     Contact,
     Detection,
     Finding,
     RunInfo,
     Severity,
 )
-from toyaudit.assess.severity import rate
+from toyaudit.assess.severity import PhaseClock, PhaseMark, rate
 from toyaudit.assess.tally import (
     DETECTIONS_PER_FINDING,
     AssessmentTally,
@@ -50,16 +55,19 @@ from toyaudit.ingest.records import (
     WebSocketMessage,
     transport_of,
 )
-from toyaudit.session import Session
+from toyaudit.session import Phase, Session
 
 __all__ = [
     "DETECTIONS_PER_FINDING",
     "Assessment",
     "AssessmentTally",
     "Assessor",
+    "CheckFinding",
     "Finding",
     "RunInfo",
+    "SecurityChecks",
     "Severity",
+    "build_checks",
 ]
 
 logger = logging.getLogger(__name__)
@@ -81,15 +89,24 @@ class Assessor:
 
     ``evidence_files`` are the session's evidence files in reading order:
     "earliest evidence" means earliest in that order, then by frame, time
-    and flow.
+    and flow. ``checks`` are the security checks to run
+    (:func:`~toyaudit.assess.checks.build_checks`); none by default.
+    ``phases`` are the session's capture phases: data sent in one the
+    severity rules weigh raises its finding (:class:`PhaseClock`).
     """
 
     def __init__(
-        self, severity_rules: SeverityRules, evidence_files: Sequence[str] = ()
+        self,
+        severity_rules: SeverityRules,
+        evidence_files: Sequence[str] = (),
+        checks: SecurityChecks | None = None,
+        phases: Sequence[Phase] = (),
     ) -> None:
         self._severity_rules = severity_rules
         self._file_rank = {name: rank for rank, name in enumerate(evidence_files)}
         self._tally = AssessmentTally()
+        self._clock = PhaseClock(phases, severity_rules.phases)
+        self._checker = Checker(checks or SecurityChecks(), self._file_rank)
 
     def add(
         self, observation: Observation, recipient: Recipient, matches: list[Match]
@@ -101,6 +118,10 @@ class Assessor:
         """
         order = evidence_order(observation.evidence, self._file_rank)
         self._count_contact(observation, recipient, order)
+        self._checker.add(observation, matches, order, self._tally.checks)
+        if not matches:
+            return
+        mark = self._clock.mark(observation.evidence, order)
         seen: set[tuple[str, str, str, str, str]] = set()
         for match in matches:
             place = (
@@ -112,7 +133,7 @@ class Assessor:
             )
             if place not in seen:
                 seen.add(place)
-                self._add_match(match, order)
+                self._add_match(match, order, mark)
 
     def partial(self) -> AssessmentTally:
         """What this assessor gathered, for another assessor to :meth:`merge`."""
@@ -123,11 +144,12 @@ class Assessor:
         self._tally.merge(partial)
 
     def finish(self, session: Session, run: RunInfo, coverage: Coverage) -> Assessment:
-        """Close every finding, rate it, and return the assessment."""
+        """Close every finding and check, rate them, and return the assessment."""
         findings = sorted(
             (self._close(tally) for tally in self._tally.findings.values()),
             key=_finding_order,
         )
+        checks = self._checker.finish(self._tally.checks, findings)
         contacts = sorted(
             (_close_contact(tally) for tally in self._tally.contacts.values()),
             key=lambda contact: (-contact.observations, contact.recipient.host),
@@ -139,6 +161,7 @@ class Assessor:
             findings=tuple(findings),
             contacts=tuple(contacts),
             coverage=coverage,
+            checks=checks,
         )
 
     def _count_contact(
@@ -157,7 +180,9 @@ class Assessor:
         if not isinstance(observation, DnsQuery):
             contact.transports.add(transport_of(observation))
 
-    def _add_match(self, match: Match, order: EvidenceOrder) -> None:
+    def _add_match(
+        self, match: Match, order: EvidenceOrder, mark: PhaseMark | None
+    ) -> None:
         transport = transport_of(match.observation)
         key = (match.category.id, match.recipient.host, transport)
         finding = self._tally.findings.get(key)
@@ -165,13 +190,16 @@ class Assessor:
             finding = FindingTally(match.category, match.recipient, transport)
             self._tally.findings[key] = finding
         finding.occurrences += match.count
+        if mark is not None:
+            finding.weigh(mark)
         evidence = match.observation.evidence
         identity = (match.rule, match.location, match.value, evidence)
         strength = detection_order(match, order)
         # The proof is only built when it is kept, so a long capture costs
         # one comparison per match once a finding is full.
         if finding.wants(identity, strength):
-            finding.keep(identity, strength, _detection(match))
+            phase = self._clock.phase_of(evidence.time)
+            finding.keep(identity, strength, _detection(match, phase))
 
     def _close(self, tally: FindingTally) -> Finding:
         severity, reason = rate(
@@ -179,6 +207,7 @@ class Assessor:
             tally.recipient.party,
             tally.transport,
             self._severity_rules,
+            tally.phase,
         )
         return Finding(
             id=_finding_id(tally),
@@ -189,10 +218,11 @@ class Assessor:
             severity_reason=reason,
             detections=tally.detections(),
             occurrences=tally.occurrences,
+            phase=None if tally.phase is None else tally.phase.weight.phase,
         )
 
 
-def _detection(match: Match) -> Detection:
+def _detection(match: Match, phase: str | None) -> Detection:
     return Detection(
         method=match.method,
         rule=match.rule,
@@ -203,6 +233,7 @@ def _detection(match: Match) -> Detection:
         evidence=match.observation.evidence,
         persona_field=match.persona_field,
         form=match.form,
+        phase=phase,
     )
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from toyaudit.assess import AssessmentTally, Assessor
+from toyaudit.assess import AssessmentTally, Assessor, SecurityChecks, build_checks
 from toyaudit.classify import RuleSet
 from toyaudit.classify.records import Match, Recipient
 from toyaudit.ingest import ProgressCallback, Shard, read_session
@@ -42,12 +42,19 @@ class AuditPlan:
     """What every shard of one audit shares: the session, its rules, a classifier.
 
     Workers are forked, so they inherit the plan rather than receive a copy,
-    and each uses its own copy of the classifier.
+    and each uses its own copy of the classifier. The security checks are
+    configured from the rules when the plan is made, in the parent, so a
+    broken check rule stops the audit before any worker starts.
     """
 
     session: Session
     rules: RuleSet
     classifier: ObservationClassifier
+    checks: SecurityChecks = field(init=False)
+
+    def __post_init__(self) -> None:
+        checks = build_checks(self.rules.checks.values())
+        object.__setattr__(self, "checks", checks)
 
 
 @dataclass(slots=True)
@@ -64,7 +71,9 @@ def audit_shard(
 ) -> ShardOutcome:
     """Read, classify and assess one shard of the session's evidence."""
     coverage = Coverage.for_shard()
-    assessor = Assessor(plan.rules.severity, plan.session.evidence)
+    assessor = Assessor(
+        plan.rules.severity, plan.session.evidence, plan.checks, plan.session.phases
+    )
     classifier = plan.classifier
     observations = 0
     for observation in read_session(plan.session, coverage, progress, shard):
@@ -87,7 +96,9 @@ def merge_outcomes(
     ``outcomes`` are in shard order: the first shard's coverage is the one
     the others merge into.
     """
-    assessor = Assessor(plan.rules.severity, plan.session.evidence)
+    assessor = Assessor(
+        plan.rules.severity, plan.session.evidence, plan.checks, plan.session.phases
+    )
     coverage = outcomes[0].coverage
     for outcome in outcomes:
         assessor.merge(outcome.tally)

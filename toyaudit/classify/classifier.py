@@ -1,11 +1,12 @@
 """The classifier: apply the rules to one observation and return its matches.
 
 For each observation the classifier (1) finds the recipient from the host
-name, (2) checks a request body against the content detectors (audio,
-images), (3) decodes the observation into fields and searches each field and
-what decoding it reveals (:mod:`.fieldsearch`), keeping per place and
-category only the strongest kind of evidence. Matches come out in the order
-their fields appear, content first.
+name, (2) decodes the observation into fields and blobs (:mod:`.decoders`),
+(3) checks each blob, what the toy sends as a request body, a multipart file
+part or a binary message, against the content detectors (audio, images), and
+(4) searches each field and what decoding it reveals (:mod:`.fieldsearch`),
+keeping per place and category only the strongest kind of evidence. Matches
+come out in the order their fields appear, content first.
 
 Toys repeat themselves: a telemetry batch carries the same device id in each
 of its eighty events, and every request the same bearer token. So the result
@@ -22,19 +23,12 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from toyaudit.classify.decoders import (
-    DecodedBody,
-    Field,
-    Item,
-    JsonDocument,
-    body_bytes,
-    content_type_of,
-    raw_items,
-)
+from toyaudit.classify.decoders import body_bytes, raw_items
+from toyaudit.classify.fields import Blob, Field, Item, JsonDocument
 from toyaudit.classify.fieldsearch import FieldResult, FieldSearch, Found
 from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.recipients import RecipientResolver
-from toyaudit.classify.records import Match, Method, Recipient
+from toyaudit.classify.records import Match, Recipient
 from toyaudit.classify.rules import RuleSet
 from toyaudit.classify.tables import MIN_ROWS, TableContext, columns, count_table
 from toyaudit.classify.tally import Hit, Tally
@@ -43,7 +37,6 @@ from toyaudit.session import Session
 
 logger = logging.getLogger(__name__)
 
-_BODY_LOCATION = "request body"
 _FIELD_CACHE = 50_000
 """Field results remembered; past this the cache starts over (between
 observations only, so one observation's counting never sees it happen)."""
@@ -59,13 +52,11 @@ class Classifier:
     def __init__(self, rules: RuleSet, session: Session) -> None:
         self._rules = rules
         self._recipients = RecipientResolver(rules.recipients, session)
-        self._content = tuple(
-            (rule, rule.content) for rule in rules.detectors if rule.content
-        )
         self._search = FieldSearch(
             [rule for rule in rules.detectors if not rule.content],
             PersonaIndex(session.persona, rules.persona),
             rules.decoding,
+            [rule for rule in rules.detectors if rule.content],
         )
         self._results: dict[_CacheKey, FieldResult] = {}
         """Kept hits by (location or shape, part, decoding, value)."""
@@ -91,48 +82,35 @@ class Classifier:
             self._results.clear()
             self._documents.clear()
             self._cached = 0
-        hits: list[Hit] = []
         decoded = None
         if isinstance(observation, HttpRequest):
             decoded = body_bytes(observation, self._rules.decoding)
-            hits += self._content_hits(observation, decoded)
-        hits += self._field_hits(raw_items(observation, self._rules.decoding, decoded))
+        hits = self._field_hits(raw_items(observation, self._rules.decoding, decoded))
         logger.debug("%d matches", len(hits))
         return [
             self._match(location, item, count, observation, recipient)
             for _, location, item, count in hits
         ]
 
-    def _content_hits(self, request: HttpRequest, decoded: DecodedBody) -> list[Hit]:
-        body, decoding = decoded
-        if not body:
-            return []
-        content_type = content_type_of(request)
-        for detector, matcher in self._content:
-            kind = matcher.identify(content_type, body)
-            if kind is None:
-                continue
-            description = f"{kind}, {_size(len(body))}"
-            hit = Found("", decoding, detector.id, detector.category_id,
-                        Method.CONTENT, description, detector.confidence,
-                        (description,))  # fmt: skip
-            return [(-1, _BODY_LOCATION, hit, 1)]
-        return []
-
     def _field_hits(self, items: list[Item]) -> list[Hit]:
-        """The hits of every field, the same hit at the same place counted once.
+        """The hits of every blob and field, the same hit at one place counted once.
 
-        Stops after ``max_fields`` decoded fields, so one huge body cannot
-        stall an audit.
+        Blobs come first, in order, so content matches lead. Stops after
+        ``max_fields`` decoded fields, so one huge body cannot stall an audit.
         """
         tally = Tally(self._rules.decoding.max_fields)
+        blobs = [item for item in items if isinstance(item, Blob)]
+        for rank, blob in enumerate(blobs, start=-len(blobs)):
+            content = self._search.content_hit(blob)
+            if content is not None:
+                tally.add(rank, blob.location, (1, (content,)), spent=0)
         for item in items:
             if tally.budget <= 0:
                 logger.debug("field limit reached; later fields not searched")
                 break
             if isinstance(item, JsonDocument):
                 self._document_hits(item, tally)
-            else:
+            elif isinstance(item, Field):
                 result = self._field_result(item)
                 tally.add(tally.next(), item.location, result, spent=1)
         return tally.hits()
@@ -274,11 +252,3 @@ class Classifier:
             form=item.form,
             count=count,
         )
-
-
-def _size(length: int) -> str:
-    if length < 1024:
-        return f"{length} bytes"
-    if length < 1024 * 1024:
-        return f"{round(length / 1024)} KB"
-    return f"{length / (1024 * 1024):.1f} MB"

@@ -1,24 +1,44 @@
-"""Decoders: pull named, decoded text fields out of an observation.
+"""Decoders: pull named, decoded fields and blobs out of an observation.
 
 Detectors and the persona search never look at raw bytes; they look at
 :class:`Field` records that say where a value sits ("query parameter 'id'",
 "JSON body field 'profile.name'"), under which name, and through which decoding
-steps it was reached (url-decode, gzip, json, base64...). Decoding is bounded:
-``max_depth`` nested decodings, ``max_body_bytes`` of body, ``max_fields``
-fields per observation, so a hostile or huge capture cannot stall an audit.
+steps it was reached (url-decode, gzip, json, multipart, protobuf...). Content
+detectors look at :class:`Blob` records instead: a request body, a multipart
+file part, a binary message, with its declared type and first bytes.
+
+Only what the toy (or its app) *sends* is read as content: a recording or
+picture it uploads is the child's, while stories, songs and avatars it
+downloads are not, so server-to-toy messages give no blobs.
+
+This module splits each kind of observation into its parts; what a value
+holds inside (JSON in a string, a JWT, base64) is :mod:`.nested`'s work, done
+when the field is searched. Decoding is bounded (:class:`DecodingRules`), and
+a body or payload cut at a limit says so in its decoding steps.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import ipaddress
 import logging
-import re
-from dataclasses import dataclass
-from typing import NamedTuple
 from urllib.parse import unquote, unquote_plus
 
+from toyaudit.classify.fields import (
+    BLOB_HEAD,
+    Blob,
+    DecodingRules,
+    Field,
+    Item,
+    JsonDocument,
+    blob,
+    json_fields,
+    limit_step,
+    parse_json,
+    printable_text,
+    textual_type,
+)
+from toyaudit.classify.multipart import boundary_of, split_parts
+from toyaudit.classify.nested import Where, binary_fields, inflate_limit
 from toyaudit.ingest.content import decode_content
 from toyaudit.ingest.records import (
     BleAdvertisement,
@@ -28,119 +48,58 @@ from toyaudit.ingest.records import (
     HttpRequest,
     MqttMessage,
     Observation,
+    PayloadKind,
     RawPayload,
     SsdpMessage,
     TlsClientHello,
     WebSocketMessage,
 )
 
+__all__ = [
+    "Blob",
+    "DecodedBody",
+    "DecodingRules",
+    "Field",
+    "Item",
+    "JsonDocument",
+    "body_bytes",
+    "body_items",
+    "content_type_of",
+    "json_fields",
+    "payload_items",
+    "raw_items",
+]
+
 logger = logging.getLogger(__name__)
 
-_BASE64_SHAPE = re.compile(r"[A-Za-z0-9+/_=-]+")
-"""Characters of standard and URL-safe base64 (and padding) only."""
-_HEX_SHAPE = re.compile(r"[0-9a-fA-F]+")
-"""Hex digits only: a hash or an id, which base64 decoding would garble."""
-_LAYOUT = str.maketrans("", "", "\r\n\t")
-"""Line breaks and tabs, which text may hold though they are not printable."""
-
-
-@dataclass(frozen=True, slots=True)
-class DecodingRules:
-    """Limits and keyword lists for decoding, from ``decoding:`` in the rules."""
-
-    max_depth: int
-    """Nested decodings (json inside base64 inside a query value...) to follow."""
-    max_body_bytes: int
-    """Bodies longer than this are only searched as text, not parsed."""
-    max_fields: int
-    """Fields taken from one observation; the rest are dropped with a debug note."""
-    base64_min_length: int
-    """Shortest value tried as base64."""
-    skip_headers: frozenset[str]
-    """Lower-case header names that never carry personal data (Accept, ...)."""
-    ignored_values: frozenset[str]
-    """Lower-case values a key-only match ignores (true, false, null, ...)."""
-
-
-class Field(NamedTuple):
-    """One decoded value of an observation, with its name and position.
-
-    A named tuple rather than a dataclass: a telemetry batch holds hundreds of
-    thousands of fields, and a tuple is several times cheaper to build.
-    """
-
-    part: str
-    """query, path, header, cookie, body or dns-name."""
-    key: str | None
-    """Field name (dotted path for JSON), or None for path segments and text."""
-    location: str
-    """Human-readable position, e.g. "JSON body field 'profile.name'"."""
-    decoding: tuple[str, ...]
-    value: str
-    shape: str | None = None
-    """The location with list indices dropped ("JSON body field 'kids[].name'"),
-    shared by the same field of every element of a list; None when the
-    location has no index."""
-
-    @property
-    def place(self) -> str:
-        """Where the field sits, indices aside: :attr:`shape` or the location."""
-        return self.shape if self.shape is not None else self.location
-
-
-@dataclass(frozen=True, slots=True)
-class JsonDocument:
-    """A parsed JSON document of an observation, not yet flattened into fields.
-
-    The classifier walks it itself, so that the hundreds of thousands of
-    leaves of a telemetry batch need not each become a :class:`Field` first.
-    """
-
-    document: object
-    label: str
-    """Location prefix of its fields, e.g. "JSON body field"."""
-    part: str
-    decoding: tuple[str, ...]
-
-    def fields(self) -> list[Field]:
-        """Its leaves as fields (:func:`json_fields`)."""
-        return json_fields(self.document, self.label, self.part, self.decoding)
-
-
-Item = Field | JsonDocument
-"""What :func:`raw_items` gives: a field, or a JSON document of fields."""
-
-
-def observation_fields(
-    observation: Observation, rules: DecodingRules, decoded: DecodedBody | None = None
-) -> list[Field]:
-    """Every decoded field of an observation, in a stable order.
-
-    ``decoded`` is an HTTP request's body from :func:`body_bytes`, when the
-    caller already decoded it (so a compressed body is inflated only once).
-    """
-    fields = [
-        field
-        for item in raw_items(observation, rules, decoded)
-        for field in (item.fields() if isinstance(item, JsonDocument) else (item,))
-    ]
-    expanded = [inner for field in fields for inner in expand(field, rules, 0)]
-    if len(expanded) > rules.max_fields:
-        logger.debug("kept %d of %d fields", rules.max_fields, len(expanded))
-    return expanded[: rules.max_fields]
+_FORM = "application/x-www-form-urlencoded"
+_BODY = "request body"
+_HOME_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+        "fc00::/7", "fe80::/10",
+    )
+)  # fmt: skip
+"""Private and link-local ranges (RFC 1918, RFC 3927, RFC 4193, RFC 4291):
+where the toy and the phone sit, as opposed to the servers they talk to."""
 
 
 def raw_items(
     observation: Observation, rules: DecodingRules, decoded: DecodedBody | None = None
 ) -> list[Item]:
-    """The fields of each kind of observation, before nested decoding."""
+    """The fields and blobs of each kind of observation, before nested decoding.
+
+    ``decoded`` is an HTTP request's body from :func:`body_bytes`, when the
+    caller already decoded it (so a compressed body is inflated only once).
+    """
     match observation:
         case HttpRequest():
             fields: list[Item] = []
             fields += _path_fields(observation.path)
             fields += _pair_fields(observation.query, "query", "query parameter", ())
             fields += _header_fields(observation.headers, rules)
-            return fields + body_fields(observation, rules, decoded)
+            return fields + body_items(observation, rules, decoded)
         case DnsQuery():
             return [_name_field("DNS name", observation.name)]
         case TlsClientHello():
@@ -150,10 +109,9 @@ def raw_items(
         case MqttMessage():
             return _mqtt_fields(observation, rules)
         case WebSocketMessage() if observation.from_client:
-            return payload_fields(observation.payload, "WebSocket message", (), rules)
-        case RawPayload() if observation.from_client and observation.payload:
-            label = f"{observation.protocol.upper()} payload"
-            return payload_fields(observation.payload, label, (), rules)
+            return payload_items(observation.payload, "WebSocket message", rules, True)
+        case RawPayload() if observation.from_client:
+            return _raw_payload_items(observation, rules)
         case DhcpMessage():
             names = (
                 ("DHCP host name", observation.host_name),
@@ -166,7 +124,8 @@ def raw_items(
             return list(_advertisement_fields(observation))
         case GattOperation() if observation.value:
             label = f"GATT value (handle 0x{observation.handle:04x})"
-            return payload_fields(observation.value, label, (), rules)
+            sent_by_toy = not observation.from_central
+            return payload_items(observation.value, label, rules, sent_by_toy)
         case _:
             return []
 
@@ -182,12 +141,51 @@ def _mqtt_fields(message: MqttMessage, rules: DecodingRules) -> list[Item]:
         for key, value in (
             ("client_id", message.client_id),
             ("username", message.username),
-            ("password", _printable_text(message.password or b"")),
+            ("password", printable_text(message.password or b"")),
             ("topic", message.topic),
         )
         if value
     ]
-    return fields + payload_fields(message.payload, "MQTT payload", (), rules)
+    payload = payload_items(message.payload, "MQTT payload", rules, message.from_client)
+    return fields + payload
+
+
+def _raw_payload_items(payload: RawPayload, rules: DecodingRules) -> list[Item]:
+    """A TCP or UDP payload the toy sent: its text, or the media ingest saw.
+
+    Ingest keeps the bytes of plaintext payloads only; for media it keeps the
+    type its magic bytes gave, which the content detectors read.
+    """
+    label = f"{payload.protocol.upper()} payload"
+    if payload.kind is PayloadKind.MEDIA and payload.media_type:
+        if not _leaves_home(payload):
+            return []
+        return [Blob(label, payload.media_type, b"", payload.size, ())]
+    if not payload.payload:
+        return []
+    return payload_items(payload.payload, label, rules, True)
+
+
+def _leaves_home(payload: RawPayload) -> bool:
+    """Whether a payload went from the home network out, so the toy sent it.
+
+    TCP says who opened the connection, but ingest reports every UDP flow
+    direction as sent by its "client", the sender, so for UDP the addresses
+    decide: a stream from a server to the toy (a story, a call's far end) is
+    downloaded, not the child's. UDP media between two home devices is left
+    out too, since either may be the toy.
+    """
+    if payload.protocol != "udp":
+        return True
+    return _at_home(payload.client.ip) and not _at_home(payload.server.ip)
+
+
+def _at_home(address: str) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in _HOME_NETWORKS)
 
 
 def _advertisement_fields(advertisement: BleAdvertisement) -> list[Field]:
@@ -195,29 +193,39 @@ def _advertisement_fields(advertisement: BleAdvertisement) -> list[Field]:
     if advertisement.name:
         fields.append(_name_field("BLE advertised name", advertisement.name))
     for company, data in advertisement.manufacturer_data:
-        text = _printable_text(data)
+        label = f"BLE manufacturer data (company 0x{company:04x})"
+        text = printable_text(data)
         if text:
-            label = f"BLE manufacturer data (company 0x{company:04x})"
             fields.append(Field("body", None, label, (), text))
+        elif data:
+            # Raw bytes, read by the persona search alone: as colon-separated
+            # hex a MAC address sent as six bytes is found like a typed one.
+            fields.append(Field("dns-name", None, label, ("raw-bytes",), data.hex(":")))
     return fields
 
 
-def payload_fields(
-    payload: bytes, label: str, decoding: tuple[str, ...], rules: DecodingRules
+def payload_items(
+    payload: bytes, label: str, rules: DecodingRules, sent_by_toy: bool
 ) -> list[Item]:
-    """Fields of a textual payload outside HTTP: JSON fields or the text whole."""
-    text = _printable_text(payload[: rules.max_body_bytes])
-    if text is None or not text.strip():
+    """Items of a payload outside HTTP: JSON fields, the text, or binary.
+
+    Binary is read as compressed bytes or protobuf, and, when ``sent_by_toy``,
+    is a blob for the content detectors too.
+    """
+    text = printable_text(payload[: rules.max_body_bytes])
+    if text is None:
+        items: list[Item] = []
+        if sent_by_toy:
+            items.append(blob(label, "", payload, ()))
+        if len(payload) <= rules.max_body_bytes:
+            items += binary_fields(payload, Where("body", None, label), (), rules)
+        return items
+    if not text.strip():
         return []
-    if len(payload) <= rules.max_body_bytes and text.lstrip()[:1] in ("{", "["):
-        document = _parse_json(text)
-        if document is not None:
-            return [
-                JsonDocument(
-                    document, f"{label} JSON field", "body", (*decoding, "json")
-                )
-            ]
-    return [Field("body", None, label, decoding, text)]
+    if len(payload) > rules.max_body_bytes:
+        return [Field("body", None, label, (limit_step("max_body_bytes"),), text)]
+    where = Where("body", None, label)
+    return _text_items(text, "", where, (), f"{label} JSON field")
 
 
 def _path_fields(path: str) -> list[Field]:
@@ -270,9 +278,13 @@ def _cookie_fields(header: str) -> list[Field]:
 
 def content_type_of(request: HttpRequest) -> str:
     """The request's media type, lower-case, without parameters; "" if none."""
+    return _content_type_header(request).split(";")[0].strip().lower()
+
+
+def _content_type_header(request: HttpRequest) -> str:
     for name, value in request.headers:
         if name.lower() == "content-type":
-            return value.split(";")[0].strip().lower()
+            return value
     return ""
 
 
@@ -284,7 +296,8 @@ def body_bytes(request: HttpRequest, rules: DecodingRules) -> DecodedBody:
     """The body with its content encoding undone, within the body size limit.
 
     Uses ingest's bounded decoder (gzip, deflate, br, stacked codings). A body
-    that does not decode at all is searched as sent, with no decoding step.
+    that does not decode at all is searched as sent, with no decoding step;
+    one cut by the size or ratio guard ends its steps with the limit.
     """
     encoding = ""
     for name, value in request.headers:
@@ -292,153 +305,103 @@ def body_bytes(request: HttpRequest, rules: DecodingRules) -> DecodedBody:
             encoding = value.strip().lower()
     if encoding in ("", "identity") or not request.body:
         return request.body, ()
-    decoded, problem = decode_content(request.body, encoding, rules.max_body_bytes)
+    limit = rules.max_body_bytes
+    decoded, problem = decode_content(request.body, encoding, limit)
     if problem is not None and (not decoded or decoded == request.body):
         logger.debug("body claims %s but does not decode: %s", encoding, problem)
         return request.body, ()
+    stopped = inflate_limit(problem, decoded, limit)
+    if stopped is not None:
+        return decoded, (encoding, limit_step(stopped))
     return decoded, (encoding,)
 
 
-def body_fields(
+def body_items(
     request: HttpRequest, rules: DecodingRules, decoded: DecodedBody | None = None
 ) -> list[Item]:
-    """Fields of a textual body: JSON fields, form fields or the text as a whole.
+    """Items of a body: the body as a blob, then its fields.
 
-    ``decoded`` is the body from :func:`body_bytes` when the caller has it.
+    Fields are JSON fields, form fields, multipart parts, protobuf fields or
+    the text as a whole. ``decoded`` is the body from :func:`body_bytes` when
+    the caller has it.
     """
     body, decoding = decoded if decoded is not None else body_bytes(request, rules)
-    text = _printable_text(body[: rules.max_body_bytes])
-    if text is None or not text.strip():
+    if not body:
         return []
-    content_type = content_type_of(request)
-    if len(body) <= rules.max_body_bytes:
-        if "json" in content_type or text.lstrip()[:1] in ("{", "["):
-            document = _parse_json(text)
-            if document is not None:
-                return [
-                    JsonDocument(
-                        document, "JSON body field", "body", (*decoding, "json")
-                    )
-                ]
-        # TODO: multipart/form-data is searched only as text, so a voice clip
-        # uploaded as one part is missed unless it starts the body; parsing the
-        # parts (email.parser with a size bound) would let content rules see it.
-        if content_type == "application/x-www-form-urlencoded":
-            return list(_pair_fields(text, "body", "form field", (*decoding, "form")))
-    return [Field("body", None, "request body", decoding, text)]
+    header = _content_type_header(request)
+    content_type = header.split(";")[0].strip().lower()
+    if content_type.startswith("multipart/"):
+        parts = _multipart_items(body, header, decoding, rules)
+        if parts is not None:
+            return parts
+    items: list[Item] = [blob(_BODY, content_type, body, decoding)]
+    if len(body) > rules.max_body_bytes:
+        text = printable_text(body[: rules.max_body_bytes])
+        if text is not None and text.strip():
+            steps = decoding
+            if limit_step("max_body_bytes") not in steps:
+                steps = (*steps, limit_step("max_body_bytes"))
+            items.append(Field("body", None, _BODY, steps, text))
+        return items
+    text = printable_text(body)
+    if text is None:
+        return items + binary_fields(body, Where("body", None, _BODY), decoding, rules)
+    if not text.strip():
+        return items
+    where = Where("body", None, _BODY)
+    return items + _text_items(text, content_type, where, decoding, "JSON body field")
 
 
-def json_fields(
-    document: object, label: str, part: str, decoding: tuple[str, ...], prefix: str = ""
-) -> list[Field]:
-    """Flatten a parsed JSON document into fields keyed by dotted paths.
-
-    Lists get an index (``kids[0].name``), and the field's :attr:`Field.shape`
-    the same path without it (``kids[].name``). Booleans and nulls carry no
-    personal data and are skipped. Walks with an explicit stack, so deep
-    nesting cannot exhaust Python's recursion limit.
-    """
-    fields: list[Field] = []
-    append = fields.append
-    stack: list[tuple[str, str, object]] = [(prefix, prefix, document)]
-    pop, extend = stack.pop, stack.extend
-    while stack:
-        path, shape, node = pop()
-        if type(node) is str:
-            if path:
-                location = f"{label} '{path}'"
-                shaped = None if shape == path else f"{label} '{shape}'"
-                append(Field(part, path, location, decoding, node, shaped))
-        elif isinstance(node, dict):
-            if path:
-                children = [
-                    (f"{path}.{key}", f"{shape}.{key}", value)
-                    for key, value in node.items()
-                ]
-            else:
-                children = [(str(key), str(key), value) for key, value in node.items()]
-            children.reverse()
-            extend(children)
-        elif isinstance(node, list):
-            inner = f"{shape}[]"
-            items = [
-                (f"{path}[{index}]", inner, value) for index, value in enumerate(node)
-            ]
-            items.reverse()
-            extend(items)
-    return fields
-
-
-def _parse_json(text: str) -> object | None:
-    try:
-        # Numbers stay as written: "51.501340" keeps its six decimals.
-        return json.loads(text, parse_float=str, parse_int=str)  # type: ignore[no-any-return]
-    except (ValueError, RecursionError):
-        return None
-
-
-def expand(field: Field, rules: DecodingRules, depth: int) -> list[Field]:
-    """A field with what decoding its value reveals, bounded by ``max_depth``.
-
-    A value holding JSON is replaced by its fields (the text would repeat
-    them); a value that looks like base64 of text is kept and followed by
-    its decoded text, since either may be what a detector recognises.
-    """
-    if depth >= rules.max_depth:
-        return [field]
-    stripped = field.value.strip()
-    if stripped[:1] in ("{", "[") and len(stripped) <= rules.max_body_bytes:
-        document = _parse_json(stripped)
+def _text_items(
+    text: str,
+    content_type: str,
+    where: Where,
+    decoding: tuple[str, ...],
+    json_label: str,
+) -> list[Item]:
+    """A text as a JSON document, form fields, or one field."""
+    if "json" in content_type or text.lstrip()[:1] in ("{", "["):
+        document = parse_json(text)
         if document is not None:
-            label = f"{field.location}, JSON field"
-            inner = json_fields(document, label, field.part, (*field.decoding, "json"))
-            if field.key is not None:
-                inner = [item._replace(key=f"{field.key}.{item.key}") for item in inner]
-            return [
-                deeper for item in inner for deeper in expand(item, rules, depth + 1)
-            ]
-    decoded = _base64_text(stripped, rules)
-    if decoded is None:
-        return [field]
-    inner_field = field._replace(decoding=(*field.decoding, "base64"), value=decoded)
-    return [field, *expand(inner_field, rules, depth + 1)]
+            return [JsonDocument(document, json_label, where.part, (*decoding, "json"))]
+    if content_type == _FORM:
+        return list(_pair_fields(text, where.part, "form field", (*decoding, "form")))
+    return [Field(where.part, where.key, where.location, decoding, text)]
 
 
-def might_decode(value: str, rules: DecodingRules) -> bool:
-    """Whether :func:`expand` would find anything inside this value."""
-    if rules.max_depth <= 0 or value.isdigit():
-        return False  # digits alone are hex to the base64 check below
-    stripped = value.strip()
-    if stripped[:1] in ("{", "["):
-        return True
-    return _base64_text(stripped, rules) is not None
+def _multipart_items(
+    body: bytes, header: str, decoding: tuple[str, ...], rules: DecodingRules
+) -> list[Item] | None:
+    """One blob per file, binary or media part, and the fields of text parts.
 
-
-def _base64_text(value: str, rules: DecodingRules) -> str | None:
-    """The text a value encodes when it looks like base64 of printable text."""
-    if len(value) < rules.base64_min_length or len(value) > rules.max_body_bytes:
+    None when the body has no boundary to split it by. A part's declared
+    type and first bytes are its own, so an upload of a voice message and a
+    selfie gives two blobs. Parts past ``max_parts`` are not read, and every
+    item of such a body says so; so does a part cut at ``max_body_bytes``.
+    """
+    boundary = boundary_of(header)
+    if boundary is None:
         return None
-    if _BASE64_SHAPE.fullmatch(value) is None or _HEX_SHAPE.fullmatch(value):
+    split = split_parts(body, boundary, rules.max_parts, rules.max_body_bytes)
+    if split is None:
         return None
-    unpadded = value.rstrip("=")
-    if len(unpadded) % 4 == 1:
-        return None
-    padded = unpadded + "=" * (-len(unpadded) % 4)
-    try:
-        if "-" in padded or "_" in padded:
-            raw = base64.urlsafe_b64decode(padded)
-        else:
-            raw = base64.b64decode(padded, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return _printable_text(raw)
-
-
-def _printable_text(raw: bytes) -> str | None:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if text.isprintable() or text.translate(_LAYOUT).isprintable():
-        return text
-    return None
+    steps = (*decoding, "multipart")
+    if split.limit is not None:
+        steps = (*steps, limit_step(split.limit))
+    items: list[Item] = []
+    for part in split.parts:
+        location = f"multipart part '{part.name}'"
+        cut = part.size > len(part.content)
+        part_steps = (*steps, limit_step("max_body_bytes")) if cut else steps
+        text = printable_text(part.content)
+        declared = part.content_type and not textual_type(part.content_type)
+        if part.filename is not None or declared or text is None:
+            head = part.content[:BLOB_HEAD]
+            items.append(Blob(location, part.content_type, head, part.size, part_steps))
+        where = Where("body", part.name or None, location)
+        if text is None:
+            items += binary_fields(part.content, where, part_steps, rules)
+        elif text.strip():
+            label = f"{location}, JSON field"
+            items += _text_items(text, part.content_type, where, part_steps, label)
+    return items

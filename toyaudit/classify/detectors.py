@@ -1,8 +1,8 @@
 """Detectors: rules that recognise personal data by key name, value or content.
 
 A detector is read from YAML (``detectors:`` in any rule file) and compiled
-once. It looks at the fields decoders pull out of an observation and says
-whether a field holds its category of data:
+once (:mod:`.detectorrules`). It looks at the fields decoders pull out of an
+observation and says whether a field holds its category of data:
 
 * by **pattern** (:attr:`Method.PATTERN`): the value matches one of its regexes,
   is not on its exclusion list and passes its validator; when the detector
@@ -12,31 +12,37 @@ whether a field holds its category of data:
 * by **content** (:attr:`Method.CONTENT`): a request body whose content type
   or leading magic bytes say it is audio or an image.
 
-Each detector carries positive and negative examples that the test suite runs.
+A detector may be limited to some channels (HTTP, MQTT, BLE...) and parts
+(query, header, body...), and its ``context`` may raise or lower the
+confidence of a hit by what the field's name or whole value says around it.
+Each detector carries positive and negative examples, which ``toyaudit rules
+check`` and the test suite run (:mod:`.examples`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from toyaudit.classify.decoders import Field
 from toyaudit.classify.records import Method
-from toyaudit.classify.validators import VALIDATORS, Validator
-from toyaudit.classify.yamlsource import LocatedMapping, RuleReader
+from toyaudit.classify.validators import Validator
 
 logger = logging.getLogger(__name__)
 
 PARTS = ("query", "path", "header", "cookie", "body", "dns-name")
 """Where in an observation a detector may look."""
-
-_DETECTOR_FIELDS = ("id", "category")
-_DETECTOR_OPTIONAL = (
-    "description", "parts", "keys", "value", "content",
-    "min_length", "confidence", "examples",
+CHANNELS = (
+    "http", "websocket", "mqtt", "dns", "tls", "ble-advertisement", "gatt", "raw",
 )  # fmt: skip
+"""What kind of traffic a field came from; a detector may be limited to some."""
+EFFECTS = {"raise": 1.0, "lower": -1.0}
+"""Context effects and the sign they give their ``by``."""
+
+_LIST_INDEX = re.compile(r"\[[0-9]+\]")
+_SHOWN_CHARACTERS = 40
+"""Longest example value quoted in a failure message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +138,30 @@ class ContentMatcher:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextRule:
+    """A regex on a field's name or whole value that moves a hit's confidence.
+
+    Key context sees the field's full name with list indices dropped
+    (``profile.store.lat``, ``events[].mac``), so it notices the objects a
+    field sits in; value context sees the whole value, so it notices the text
+    around a pattern match.
+    """
+
+    on_key: bool
+    """True for a regex on the field's name, False for one on its value."""
+    pattern: re.Pattern[str]
+    change: float
+    """Added to the confidence when the regex matches: positive raises."""
+
+    def adjustment(self, key_shape: str, value: str) -> float:
+        """:attr:`change` if the regex finds its target in this field, else 0."""
+        target = key_shape if self.on_key else value
+        return self.change if self.pattern.search(target) else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Example:
-    """One inline example of a detector, run by the test suite."""
+    """One inline example of a detector, run by ``toyaudit rules check``."""
 
     positive: bool
     line: int
@@ -143,6 +171,21 @@ class Example:
     part: str = "body"
     content_type: str = ""
     body: bytes = b""
+    channel: str | None = None
+    """The channel the example comes from; None for any."""
+    also: tuple[str, ...] = ()
+    """Other categories a positive example rightly holds too (a chat message
+    quoting an e-mail address), whose detectors are expected to match it."""
+
+    def describe(self) -> str:
+        """The example in a few words, for failure messages."""
+        if self.body or self.content_type:
+            return f"body of type {self.content_type!r}, {len(self.body)} bytes"
+        value = self.value
+        if len(value) > _SHOWN_CHARACTERS:
+            value = value[:_SHOWN_CHARACTERS] + "..."
+        named = "" if self.key is None else f"{self.key}="
+        return f"{self.part} {named}{value!r}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,183 +205,80 @@ class Detector:
     confidence: float
     description: str = ""
     examples: tuple[Example, ...] = ()
+    channels: tuple[str, ...] = ()
+    """Channels the detector looks at; empty for every channel."""
+    context: tuple[ContextRule, ...] = ()
 
     def hits(self, field: Field, ignored_values: frozenset[str]) -> list[Hit]:
         """Pattern or key hits of this detector in one decoded field."""
-        if not self.applies(field.part, field.key):
+        # TODO: Field has no channel yet, so a detector limited to some
+        # channels still looks at every field whose part and name it accepts;
+        # once decoders set Field.channel, read it directly here.
+        channel: str | None = getattr(field, "channel", None)
+        if not self.applies(field.part, field.key, channel):
             return []
         return self.value_hits(field, ignored_values)
 
-    def applies(self, part: str, key: str | None) -> bool:
+    def listens_on(self, channel: str | None) -> bool:
+        """Whether the detector looks at this channel; None (unknown) is any."""
+        return channel is None or not self.channels or channel in self.channels
+
+    def applies(self, part: str, key: str | None, channel: str | None = None) -> bool:
         """Whether the detector looks at fields of this part under this name.
 
-        Depends only on the part and the name, so callers may cache it: the
-        same JSON keys recur in every message a toy sends.
+        ``channel`` None means the caller does not know it, and every channel
+        qualifies. Depends only on the channel, the part and the name, so
+        callers may cache it: the same JSON keys recur in every message a toy
+        sends.
         """
         if part not in self.parts or self.content is not None:
+            return False
+        if not self.listens_on(channel):
             return False
         return self.keys is None or self.keys.matches(key)
 
     def value_hits(self, field: Field, ignored_values: frozenset[str]) -> list[Hit]:
-        """Hits in a field this detector :meth:`applies` to."""
+        """Hits in a field this detector :meth:`applies` to.
+
+        Every hit carries the detector's confidence moved by its context; a
+        hit whose confidence the context lowers to 0 is dropped.
+        """
         if self.value is not None:
-            found = self.value.find(field.value)
-            return [self._hit(Method.PATTERN, value) for value in found]
-        if self._meaningful(field.value, ignored_values):
-            return [self._hit(Method.KEY, field.value)]
-        return []
+            method, found = Method.PATTERN, self.value.find(field.value)
+        elif self._meaningful(field.value, ignored_values):
+            method, found = Method.KEY, [field.value]
+        else:
+            return []
+        if not found:
+            return []
+        confidence = self.confidence_in(field)
+        if self.context and confidence <= 0.0:
+            logger.debug("rule %s: context lowered a hit to 0", self.id)
+            return []
+        return [
+            Hit(self.id, self.category_id, method, value, confidence) for value in found
+        ]
+
+    def confidence_in(self, field: Field) -> float:
+        """The detector's confidence for a hit in ``field``, after its context."""
+        if not self.context:
+            return self.confidence
+        shape = key_shape(field.key).lower()
+        change = sum(rule.adjustment(shape, field.value) for rule in self.context)
+        return round(min(1.0, max(0.0, self.confidence + change)), 3)
 
     def _meaningful(self, value: str, ignored_values: frozenset[str]) -> bool:
         text = value.strip()
         return len(text) >= self.min_length and text.lower() not in ignored_values
 
-    def _hit(self, method: Method, value: str) -> Hit:
-        return Hit(self.id, self.category_id, method, value, self.confidence)
 
+def key_shape(key: str | None) -> str:
+    """A field name with list indices dropped (``events[7].mac`` -> ``events[].mac``).
 
-def parse_detector(reader: RuleReader) -> Detector:
-    """Build a :class:`Detector` from its YAML mapping, refusing anything unclear."""
-    reader.check_fields(_DETECTOR_FIELDS, _DETECTOR_OPTIONAL)
-    keys = _parse_keys(reader.section("keys"))
-    value = _parse_value(reader.section("value"))
-    content = _parse_content(reader.section("content"))
-    if content is not None and (keys is not None or value is not None):
-        reader.fail(
-            "content", "mixes 'content' with 'keys'/'value'", "split it in two rules"
-        )
-    if content is None and keys is None and value is None:
-        reader.fail(None, "has no 'keys', 'value' or 'content'", "add at least one")
-    detector = Detector(
-        id=reader.rule_id,
-        category_id=reader.text("category"),
-        source=f"{reader.path}:{reader.mapping.line}",
-        parts=reader.text_list("parts", PARTS) or ("query", "header", "cookie", "body"),
-        keys=keys,
-        value=value,
-        content=content,
-        min_length=int(reader.number("min_length", 1, 1000, 2)),
-        confidence=reader.number("confidence", 0.0, 1.0, 0.5),
-        description=str(reader.mapping.get("description", "")),
-    )
-    return replace(detector, examples=_parse_examples(reader, detector))
-
-
-def _parse_keys(reader: RuleReader | None) -> KeyMatcher | None:
-    if reader is None:
-        return None
-    reader.check_fields(("include",), ("exclude",))
-    include = reader.regex_list("include")
-    if not include:
-        reader.fail("include", "'keys.include' is empty", "list at least one regex")
-    return KeyMatcher(include=include, exclude=reader.regex_list("exclude"))
-
-
-def _parse_value(reader: RuleReader | None) -> ValueMatcher | None:
-    if reader is None:
-        return None
-    reader.check_fields(("patterns",), ("exclude", "validator"))
-    patterns = reader.regex_list("patterns")
-    if not patterns:
-        reader.fail("patterns", "'value.patterns' is empty", "list at least one regex")
-    validator = None
-    if "validator" in reader.mapping:
-        name = reader.text("validator")
-        if name not in VALIDATORS:
-            reader.fail(
-                "validator", f"unknown validator {name!r}", _choices(VALIDATORS)
-            )
-        validator = VALIDATORS[name]
-    return ValueMatcher(patterns, reader.regex_list("exclude"), validator)
-
-
-def _parse_content(reader: RuleReader | None) -> ContentMatcher | None:
-    if reader is None:
-        return None
-    reader.check_fields((), ("types", "magic"))
-    raw_magic = reader.mapping.get("magic", [])
-    if not isinstance(raw_magic, list):
-        reader.fail("magic", "'magic' must be a list", "see docs/rules.md")
-    magic = tuple(_parse_signature(reader, entry) for entry in raw_magic)
-    types = reader.regex_list("types")
-    if not types and not magic:
-        reader.fail(None, "'content' has neither 'types' nor 'magic'", "add one")
-    return ContentMatcher(types=types, magic=magic)
-
-
-def _parse_signature(reader: RuleReader, entry: object) -> MagicSignature:
-    if not isinstance(entry, LocatedMapping):
-        reader.fail(
-            "magic", "each 'magic' entry must be a mapping", "see docs/rules.md"
-        )
-    signature = RuleReader(reader.path, entry, reader.rule_id)
-    signature.check_fields(("name", "bytes"), ())
-    offsets = entry["bytes"]
-    if not isinstance(offsets, LocatedMapping) or not offsets:
-        signature.fail("bytes", "'bytes' must map offsets to hex", 'e.g. {0: "4F 67"}')
-    checks = []
-    for offset, pattern in offsets.items():
-        if not offset.isdigit() or not isinstance(pattern, str):
-            signature.fail("bytes", f"bad offset {offset!r}", 'e.g. {0: "4F 67 67 53"}')
-        checks.append((int(offset), *_hex_with_mask(signature, pattern)))
-    return MagicSignature(name=signature.text("name"), checks=tuple(checks))
-
-
-def _hex_with_mask(reader: RuleReader, pattern: str) -> tuple[bytes, bytes]:
-    nibbles = pattern.replace(" ", "")
-    if not nibbles or len(nibbles) % 2 or not set(nibbles) <= _HEX_NIBBLES:
-        reader.fail(
-            "bytes", f"{pattern!r} is not hex", "write pairs like 'FF D8' or 'F?'"
-        )
-    expected = bytes.fromhex(nibbles.replace("?", "0"))
-    mask = bytes.fromhex("".join("0" if nibble == "?" else "F" for nibble in nibbles))
-    return expected, mask
-
-
-_HEX_NIBBLES = frozenset("0123456789abcdefABCDEF?")
-
-
-def _parse_examples(reader: RuleReader, detector: Detector) -> tuple[Example, ...]:
-    section = reader.section("examples")
-    if section is None:
-        return ()
-    section.check_fields((), ("positive", "negative"))
-    examples: list[Example] = []
-    for label in ("positive", "negative"):
-        entries = section.mapping.get(label, [])
-        if not isinstance(entries, list):
-            section.fail(label, f"'{label}' must be a list", "see docs/rules.md")
-        line = section.mapping.line_of(label)
-        for entry in entries:
-            examples.append(_parse_example(section, detector, entry, label, line))
-    return tuple(examples)
-
-
-def _parse_example(
-    reader: RuleReader, detector: Detector, entry: object, label: str, line: int
-) -> Example:
-    positive = label == "positive"
-    part = detector.parts[0] if "body" not in detector.parts else "body"
-    if isinstance(entry, str | int | float) and not isinstance(entry, bool):
-        return Example(positive=positive, line=line, value=str(entry), part=part)
-    if not isinstance(entry, LocatedMapping):
-        reader.fail(label, "an example must be text or a mapping", "see docs/rules.md")
-    example = RuleReader(reader.path, entry, reader.rule_id)
-    example.check_fields((), ("key", "value", "part", "content_type", "body_hex"))
-    body_hex = str(entry.get("body_hex", "")).replace(" ", "")
-    if not set(body_hex) <= _HEX_NIBBLES or "?" in body_hex or len(body_hex) % 2:
-        example.fail(
-            "body_hex", "'body_hex' is not hex", "write pairs like '52 49 46 46'"
-        )
-    return Example(
-        positive=positive,
-        line=entry.line,
-        value=str(entry.get("value", "")),
-        key=None if entry.get("key") is None else str(entry["key"]),
-        part=str(entry.get("part", part)),
-        content_type=str(entry.get("content_type", "")),
-        body=bytes.fromhex(body_hex),
-    )
-
-
-def _choices(options: Iterable[str]) -> str:
-    return "use one of: " + ", ".join(sorted(options))
+    "" for a field without a name. Detectors see the shape, so every element
+    of a list is looked at alike and a value's search can be remembered by
+    its place.
+    """
+    if key is None:
+        return ""
+    return _LIST_INDEX.sub("[]", key) if "[" in key else key

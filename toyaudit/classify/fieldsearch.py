@@ -2,10 +2,13 @@
 
 A field is searched with the persona (:mod:`.persona`) and every detector
 that looks at fields of its part and name (:mod:`.detectors`), and so is what
-decoding its value reveals (JSON inside a string, base64 of text). Then, per
-place and category, only the strongest kind of evidence is kept: a persona
-hit hides a pattern or key hit on the same value, a pattern hit hides a key
-hit (:func:`strongest`).
+decoding its value reveals (JSON inside a string, a JWT, base64 of text or of
+a protobuf message, :mod:`.nested`); a recording or picture it reveals (base64
+audio in a JSON field) goes to the content detectors, like a blob of the
+observation itself (:meth:`FieldSearch.content_hit`). Then, per place and
+category, only the strongest kind of evidence is kept: a persona hit hides a
+pattern or key hit on the same value, a pattern hit hides a key hit
+(:func:`strongest`).
 
 Most new values hold nothing. :meth:`FieldSearch.search_many` therefore
 screens them together first (:class:`~.screen.Screen`) and searches in full
@@ -21,8 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
-from toyaudit.classify.decoders import DecodingRules, Field, expand, might_decode
 from toyaudit.classify.detectors import Detector
+from toyaudit.classify.fields import Blob, DecodingRules, Field, textual_type
+from toyaudit.classify.nested import expand, might_decode
 from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.records import Method
 from toyaudit.classify.screen import Screen
@@ -33,6 +37,9 @@ _METHOD_RANK = {method: rank for rank, method in enumerate(Method)}
 _APPLICABLE_CACHE = 50_000
 """Distinct (part, field name) pairs remembered before the cache starts over."""
 _LIST_INDEX = re.compile(r"\[\d+\]")
+_WHOLE_SHARE = 0.8
+"""Share of a field's (trimmed) value a persona hit must cover to be all of
+it: "Mia Lopez" in "Mia Lopez " is, "Mia" in "tell Mia a story" is not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,9 @@ class Found:
     """Values this hit vouches for, compared when weaker hits are dropped."""
     persona_field: str | None = None
     form: str | None = None
+    whole: bool = False
+    """For a persona hit: whether it is (nearly) the whole field value, and so
+    says what the field is rather than what it mentions."""
 
 
 FieldResult = tuple[int, tuple[Found, ...]]
@@ -83,8 +93,13 @@ class FieldSearch:
         detectors: Sequence[Detector],
         persona: PersonaIndex,
         decoding: DecodingRules,
+        content: Sequence[Detector] = (),
     ) -> None:
         self._detectors = tuple(detectors)
+        self._content = tuple(
+            (detector, detector.content) for detector in content if detector.content
+        )
+        """Content detectors, for blobs: what a recording or picture is."""
         self._persona = persona
         self._decoding = decoding
         self._applicable: dict[tuple[str, str | None], _Applicable] = {}
@@ -101,10 +116,16 @@ class FieldSearch:
         base = len(field.location)
         for inner in expanded:
             suffix = inner.location[base:]
+            if isinstance(inner, Blob):
+                content = self.content_hit(inner, suffix)
+                found += [content] if content is not None else []
+                continue
+            length = len(inner.value.strip()) * _WHOLE_SHARE
             found += [
                 Found(suffix, inner.decoding, f"persona:{hit.form.field}",
                       hit.form.category_id, Method.PERSONA, hit.value, 1.0,
-                      (hit.value, hit.form.plain), hit.form.field, hit.form.form)
+                      (hit.value, hit.form.plain), hit.form.field, hit.form.form,
+                      len(hit.value) >= length)
                 for hit in self._persona.search(inner.value)
             ]  # fmt: skip
             applicable = self._detectors_for(inner.part, _shape_of(inner.key))
@@ -119,6 +140,41 @@ class FieldSearch:
                     for hit in detector.value_hits(inner, ignored)
                 ]  # fmt: skip
         return len(expanded), tuple(strongest(found))
+
+    def content_hit(self, blob: Blob, suffix: str = "") -> Found | None:
+        """What the content detectors say a blob is: the first to recognise it.
+
+        The declared content type is asked first, of every detector, so that
+        a ``video/webm`` upload is a video even if another rule knows WebM
+        magic as audio; magic bytes are read only when no declared type
+        matched and the type is missing or not text (a JSON body is not a
+        recording, and Ogg, ID3 or RIFF magic is printable text that may
+        start one). The hit's value names the format and size ("WAV audio,
+        24 KB").
+        """
+        identified = self._identify(blob)
+        if identified is None:
+            return None
+        detector, kind = identified
+        description = f"{kind}, {_size(blob.size)}"
+        return Found(suffix, blob.decoding, detector.id, detector.category_id,
+                     Method.CONTENT, description, detector.confidence,
+                     (description,))  # fmt: skip
+
+    def _identify(self, blob: Blob) -> tuple[Detector, str] | None:
+        """The detector that recognises a blob, and what it calls it."""
+        declared = blob.content_type
+        if declared:
+            for detector, matcher in self._content:
+                if any(pattern.search(declared) for pattern in matcher.types):
+                    return detector, declared
+            if textual_type(declared):
+                return None
+        for detector, matcher in self._content:
+            kind = matcher.identify("", blob.head)
+            if kind is not None:
+                return detector, kind
+        return None
 
     def search_many(
         self,
@@ -200,6 +256,15 @@ class FieldSearch:
         return applicable
 
 
+def _size(length: int) -> str:
+    """A size as people read it: bytes, KB or MB."""
+    if length < 1024:
+        return f"{length} bytes"
+    if length < 1024 * 1024:
+        return f"{round(length / 1024)} KB"
+    return f"{length / (1024 * 1024):.1f} MB"
+
+
 def _shape_of(key: str | None) -> str | None:
     """A field name with list indices dropped: ``events[7].mac`` -> ``events[].mac``.
 
@@ -235,11 +300,13 @@ def strongest(found: list[Found]) -> list[Found]:
 
     A weaker hit goes when a stronger one in the same place and category covers
     an overlapping value, and always when it is a key-only hit (it speaks for
-    the whole field). A persona hit is ground truth about what a value is, so
-    it also hides weaker hits of other categories in the same place (the Wi-Fi
-    password in a field named ``password`` is not an account password).
-    Repeats of the same persona field in one place (its base64 form, then its
-    plain form once decoded) are reported once.
+    the whole field). A persona hit that is (nearly) the whole value is ground
+    truth about what the value is, so it also hides weaker hits of other
+    categories in the same place (the Wi-Fi password in a field named
+    ``password`` is not an account password); one that is only part of the
+    value does not (a chat message that names the child is still a chat
+    message). Repeats of the same persona field in one place (its base64
+    form, then its plain form once decoded) are reported once.
     """
     if len(found) < 2:
         return found
@@ -247,7 +314,7 @@ def strongest(found: list[Found]) -> list[Found]:
     persona_at: defaultdict[str, list[Found]] = defaultdict(list)
     for item in found:
         by_place[(item.suffix, item.category_id)].append(item)
-        if item.method is Method.PERSONA:
+        if item.method is Method.PERSONA and item.whole:
             persona_at[item.suffix].append(item)
     kept: list[Found] = []
     kept_at: defaultdict[tuple[str, str], list[Found]] = defaultdict(list)

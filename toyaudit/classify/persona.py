@@ -3,45 +3,39 @@
 Before a capture, the auditor types a made-up child into the toy's app:
 a name, a birthdate, a parent's email, the home Wi-Fi. Finding one of those
 exact values in traffic is the strongest evidence there is, so each value is
-expanded into the forms apps commonly send it in (plain, URL-encoded, base64,
-MD5/SHA-1/SHA-256 of a normalised value, MAC and date notations), and all forms
+expanded into the forms apps commonly send it in: as typed (case-folded,
+trimmed), URL-encoded, base64 (standard and URL-safe), hex, MD5/SHA-1/SHA-256
+of its usual normalisations (lower-cased e-mail, E.164 and digits-only phone,
+MAC in both cases), MAC, phone, date, address and name notations. All forms
 are compiled into two alternations of escaped literals: one case-insensitive
-(text and hex) and one case-sensitive (base64). Each field value is then
+(text, hex, hashes) and one case-sensitive (base64). Each field value is then
 scanned once per alternation.
+
+Coordinates and a birthdate also travel as numbers near what was typed (a fix
+a few metres off, a Unix time of that day); :mod:`.personanumbers` compares
+those numerically, behind a screen of literal prefixes, so that a text no
+screen matches still holds no persona value.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import hashlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from urllib.parse import quote, quote_plus
+from dataclasses import dataclass, replace
 
+from toyaudit.classify.personaforms import (
+    PersonaForm,
+    numeric_form,
+    numeric_targets,
+    persona_forms,
+)
+from toyaudit.classify.personanumbers import find_numbers, screen_pattern
 from toyaudit.session import PersonaValue
 
+__all__ = ["PersonaForm", "PersonaHit", "PersonaIndex", "persona_forms"]
+
 logger = logging.getLogger(__name__)
-
-_MIN_LITERAL_LENGTH = 2
-_HEX_DIGITS = frozenset("0123456789abcdef")
-
-
-@dataclass(frozen=True, slots=True)
-class PersonaForm:
-    """One searchable spelling of one persona value."""
-
-    field: str
-    """Persona field, e.g. ``parent.email``."""
-    category_id: str
-    form: str
-    """Name of the form: plain, url-encoded, base64, md5, mac-no-separators..."""
-    literal: str
-    case_sensitive: bool
-    plain: str
-    """The persona value as typed and trimmed, whatever the form."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,21 +58,36 @@ class PersonaIndex:
         )
         self._sensitive = _Alternation([form for form in forms if form.case_sensitive])
         self.forms = tuple(forms)
-        """Every form searched, for reports that list what was looked for."""
-        logger.debug("persona index: %d forms of %d values", len(forms), len(persona))
+        """Every literal form searched, for reports that list what was looked for."""
+        self._numeric = [
+            (target, numeric_form(item, target, categories))
+            for item in persona
+            for target in numeric_targets(item)
+        ]
+        self._numeric_screen = screen_pattern([target for target, _ in self._numeric])
+        logger.debug(
+            "persona index: %d literal and %d numeric forms of %d values",
+            len(forms),
+            len(self._numeric),
+            len(persona),
+        )
 
     def screens(self) -> list[tuple[re.Pattern[str], bool]]:
         """Patterns that find every form and more, for screening many values.
 
         Each comes with whether it must be run on lower-cased text. A match is
-        not yet a hit (whole tokens are checked by :meth:`search`), but a text
-        none of them matches holds no persona value.
+        not yet a hit (whole tokens are checked by :meth:`search`, numbers are
+        compared with the persona's), but a text none of them matches holds
+        no persona value.
         """
-        return [
+        screens = [
             screen
             for alternation in (self._insensitive, self._sensitive)
             if (screen := alternation.screen()) is not None
         ]
+        if self._numeric_screen is not None:
+            screens.append((self._numeric_screen, False))
+        return screens
 
     def search(self, text: str) -> list[PersonaHit]:
         """Every persona form in ``text``, in order of position, then form."""
@@ -86,12 +95,40 @@ class PersonaIndex:
 
     def search_positions(self, text: str) -> list[tuple[int, PersonaHit]]:
         """Like :meth:`search`, with the offset in ``text`` where each hit starts."""
-        if not (self._insensitive.occurs(text) or self._sensitive.occurs(text)):
-            return []  # the common case, answered by two regex scans
+        literal = self._insensitive.occurs(text) or self._sensitive.occurs(text)
+        numeric = self._numeric_screen is not None and (
+            self._numeric_screen.search(text) is not None
+        )
+        if not (literal or numeric):
+            return []  # the common case, answered by a few regex scans
         hits = self._insensitive.search(text) + self._sensitive.search(text)
+        if numeric:
+            hits += self._numeric_hits(text, hits)
         return [
             (order[0], hit) for order, hit in sorted(hits, key=lambda entry: entry[0])
         ]
+
+    def _numeric_hits(
+        self, text: str, literal: Sequence[tuple[tuple[int, str, str], PersonaHit]]
+    ) -> list[tuple[tuple[int, str, str], PersonaHit]]:
+        """Numbers near a persona value, except inside a literal hit of it."""
+        forms = dict(self._numeric)
+        spans = [
+            (order[0], order[0] + len(hit.value), hit.form.field)
+            for order, hit in literal
+        ]
+        hits = []
+        for start, token, target in find_numbers(text, [t for t, _ in self._numeric]):
+            form = forms[target]
+            if any(
+                low <= start < high and field == form.field
+                for low, high, field in spans
+            ):
+                continue
+            if target.is_exact(token):
+                form = replace(form, form=form.form.removesuffix("-nearby"))
+            hits.append(((start, form.field, form.form), PersonaHit(form, token)))
+        return hits
 
 
 class _Alternation:
@@ -153,100 +190,3 @@ def _bounded(text: str, start: int, end: int) -> bool:
     before_ok = start == 0 or not (text[start].isalnum() and text[start - 1].isalnum())
     after_ok = end == len(text) or not (text[end - 1].isalnum() and text[end].isalnum())
     return before_ok and after_ok
-
-
-def persona_forms(
-    item: PersonaValue, categories: Mapping[str, str]
-) -> list[PersonaForm]:
-    """Every form of one persona value, deduplicated, each with its category."""
-    category_id = categories[item.field]
-    plain = item.value.strip()
-    spellings = [("plain", plain), *_field_spellings(item.field, plain)]
-    forms: dict[str, PersonaForm] = {}
-    for form_name, literal in spellings + _encodings(spellings[0][1]):
-        sensitive = form_name == "base64"
-        key = literal if sensitive else literal.lower()
-        if len(literal) >= _MIN_LITERAL_LENGTH and key not in forms:
-            forms[key] = PersonaForm(
-                item.field, category_id, form_name, literal, sensitive, plain
-            )
-    for form_name, literal in _hashes(_normalised(item.field, plain)):
-        forms.setdefault(
-            literal,
-            PersonaForm(item.field, category_id, form_name, literal, False, plain),
-        )
-    return list(forms.values())
-
-
-def _field_spellings(field: str, plain: str) -> list[tuple[str, str]]:
-    """Other notations of the same value that apps commonly use."""
-    if field == "toy.mac":
-        return _mac_spellings(plain)
-    if field == "parent.phone":
-        return [("phone-digits", "".join(char for char in plain if char.isdigit()))]
-    if field == "child.birthdate":
-        return _date_spellings(plain)
-    if field == "home.coordinates":
-        return [("coordinates-spaced", plain.replace(",", ", "))]
-    return []
-
-
-def _mac_spellings(plain: str) -> list[tuple[str, str]]:
-    digits = "".join(char for char in plain.lower() if char in _HEX_DIGITS)
-    if len(digits) != 12:
-        return []
-    octets = [digits[index : index + 2] for index in range(0, 12, 2)]
-    return [
-        ("mac-colons", ":".join(octets)),
-        ("mac-dashes", "-".join(octets)),
-        ("mac-no-separators", digits),
-        (
-            "mac-dotted",
-            ".".join(digits[index : index + 4] for index in range(0, 12, 4)),
-        ),
-    ]
-
-
-def _date_spellings(plain: str) -> list[tuple[str, str]]:
-    try:
-        birthdate = dt.date.fromisoformat(plain)
-    except ValueError:
-        return []
-    return [
-        ("date-day-first", birthdate.strftime("%d/%m/%Y")),
-        ("date-month-first", birthdate.strftime("%m/%d/%Y")),
-        ("date-dotted", birthdate.strftime("%d.%m.%Y")),
-        ("date-compact", birthdate.strftime("%Y%m%d")),
-    ]
-
-
-def _encodings(plain: str) -> list[tuple[str, str]]:
-    """URL-encoded and base64 (standard and URL-safe, unpadded) spellings."""
-    raw = plain.encode("utf-8")
-    return [
-        ("url-encoded", quote(plain, safe="")),
-        ("url-encoded", quote_plus(plain, safe="")),
-        ("base64", base64.b64encode(raw).decode("ascii").rstrip("=")),
-        ("base64", base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")),
-    ]
-
-
-def _normalised(field: str, plain: str) -> str:
-    """The value as services normalise it before hashing (e.g. for ad matching)."""
-    if field == "parent.email":
-        return plain.lower()
-    if field == "parent.phone":
-        return "".join(char for char in plain if char.isdigit())
-    if field == "toy.mac":
-        mac = dict(_mac_spellings(plain))
-        return mac.get("mac-colons", plain.lower())
-    return plain
-
-
-def _hashes(normalised: str) -> list[tuple[str, str]]:
-    raw = normalised.encode("utf-8")
-    return [
-        ("md5", hashlib.md5(raw, usedforsecurity=False).hexdigest()),
-        ("sha1", hashlib.sha1(raw, usedforsecurity=False).hexdigest()),
-        ("sha256", hashlib.sha256(raw).hexdigest()),
-    ]

@@ -6,7 +6,8 @@ id) and records them in a :class:`RuleBuilder`. The builder refuses an id
 defined twice in one folder, lets a later folder replace an earlier one's
 rule, and finally checks that every referenced category exists, that every
 persona field is mapped and that the severity matrix and decoding settings
-are complete.
+are complete. (The JSON Schema check of each file, :mod:`.ruleschema`, runs
+after these parsers, so their more specific messages come first.)
 """
 
 from __future__ import annotations
@@ -17,11 +18,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from toyaudit.classify.checks import Check, plain_mapping
 from toyaudit.classify.decoders import DecodingRules
-from toyaudit.classify.detectors import Detector, parse_detector
+from toyaudit.classify.detectorrules import parse_detector
+from toyaudit.classify.detectors import Detector
 from toyaudit.classify.recipients import PURPOSES, RecipientRule
 from toyaudit.classify.records import Category, Party, Tier
-from toyaudit.classify.ruleset import PARTIES, SEVERITIES, TIERS, RuleSet, SeverityRules
+from toyaudit.classify.ruleschema import VERSION_KEY
+from toyaudit.classify.ruleset import (
+    PARTIES,
+    SEVERITIES,
+    TIERS,
+    PhaseReach,
+    PhaseRule,
+    RuleSet,
+    SeverityRules,
+    phase_key,
+)
 from toyaudit.classify.yamlsource import LocatedMapping, RuleReader
 from toyaudit.errors import RulesError
 from toyaudit.session import PERSONA_FIELDS
@@ -46,7 +59,9 @@ class RuleBuilder:
         self.persona: dict[str, tuple[str, str]] = {}
         self.recipients: dict[str, tuple[RecipientRule, str]] = {}
         self.severity: dict[str, tuple[str, str]] = {}
+        self.phases: dict[str, tuple[PhaseRule, str]] = {}
         self.decoding: dict[str, tuple[int | tuple[str, ...], str]] = {}
+        self.checks: dict[str, tuple[Check, str]] = {}
         self.folder_ids: set[tuple[int, str]] = set()
 
     def start_folder(self) -> None:
@@ -73,11 +88,13 @@ class RuleBuilder:
     def add_file(self, path: Path, document: LocatedMapping) -> None:
         """Parse every section of one rule file."""
         for section, content in document.items():
+            if section == VERSION_KEY:
+                continue
             parser = _SECTIONS.get(str(section))
             if parser is None:
                 raise RulesError(
                     f"{path}:{document.line_of(section)}: unknown section '{section}'",
-                    "use one of: " + ", ".join(_SECTIONS),
+                    "use one of: " + ", ".join((VERSION_KEY, *_SECTIONS)),
                 )
             parser(self, path, document.line_of(section), content)
 
@@ -95,9 +112,8 @@ class RuleBuilder:
             persona={field: category for field, (category, _) in self.persona.items()},
             recipients=tuple(rule for rule, _ in self.recipients.values()),
             decoding=self._decoding(),
-            provisions={
-                key: rule.provisions for key, (rule, _) in self.categories.items()
-            },
+            legal={key: rule.legal for key, (rule, _) in self.categories.items()},
+            checks={key: rule for key, (rule, _) in self.checks.items()},
         )
 
     def _check_references(self) -> None:
@@ -105,6 +121,12 @@ class RuleBuilder:
         references = [
             (rule.id, rule.category_id, source)
             for rule, source in self.detectors.values()
+        ]
+        references += [
+            (rule.id, category_id, f"{source.rpartition(':')[0]}:{example.line}")
+            for rule, source in self.detectors.values()
+            for example in rule.examples
+            for category_id in example.also
         ]
         references += [
             (f"persona:{field}", category, source)
@@ -133,7 +155,8 @@ class RuleBuilder:
                 over_tls[(tier, party)] = self._required_severity(
                     f"over_tls {tier.value} {party.value}"
                 )
-        return SeverityRules(over_tls=over_tls, plaintext=plaintext)
+        phases = {name: rule for name, (rule, _) in self.phases.items()}
+        return SeverityRules(over_tls=over_tls, plaintext=plaintext, phases=phases)
 
     def _required_severity(self, rule_id: str) -> str:
         if rule_id not in self.severity:
@@ -169,7 +192,7 @@ def _as_words(value: int | tuple[str, ...]) -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class _CategoryRule:
     category: Category
-    provisions: tuple[str, ...]
+    legal: tuple[str, ...]
 
 
 def _items(path: Path, line: int, section: str, content: object) -> list[RuleReader]:
@@ -206,7 +229,13 @@ def _parse_categories(
     builder: RuleBuilder, path: Path, line: int, content: object
 ) -> None:
     for reader in _items(path, line, "categories", content):
-        reader.check_fields(("id", "tier", "label"), ("description", "provisions"))
+        if "provisions" in reader.mapping:
+            reader.fail(
+                "provisions",
+                "'provisions' is now called 'legal'",
+                "rename the field to 'legal' (rule schema 1, docs/rules.md)",
+            )
+        reader.check_fields(("id", "tier", "label"), ("description", "legal"))
         tier = reader.text("tier")
         if tier not in TIERS:
             reader.fail(
@@ -220,7 +249,7 @@ def _parse_categories(
             label=reader.text("label"),
             description=str(reader.mapping.get("description", "")).strip(),
         )
-        rule = _CategoryRule(category, reader.text_list("provisions"))
+        rule = _CategoryRule(category, reader.text_list("legal"))
         builder.add(builder.categories, category.id, rule, _source(reader))
 
 
@@ -292,6 +321,26 @@ def _parse_recipients(
         builder.add(builder.recipients, domain, rule, _source(reader))
 
 
+def _parse_checks(builder: RuleBuilder, path: Path, line: int, content: object) -> None:
+    for reader in _items(path, line, "checks", content):
+        reader.check_fields(
+            ("id", "title", "severity"),
+            ("description", "needs", "regulations", "parameters"),
+        )
+        parameters = reader.section("parameters")
+        check = Check(
+            id=reader.text("id"),
+            title=reader.text("title"),
+            severity=_severity_name(reader, "severity"),
+            source=_source(reader),
+            description=str(reader.mapping.get("description", "")).strip(),
+            needs=reader.text_list("needs"),
+            regulations=reader.text_list("regulations"),
+            parameters={} if parameters is None else plain_mapping(parameters.mapping),
+        )
+        builder.add(builder.checks, check.id, check, check.source)
+
+
 def _parse_over_tls(
     builder: RuleBuilder, path: Path, line: int, content: object
 ) -> None:
@@ -316,6 +365,35 @@ def _parse_plaintext(
         builder.add(
             builder.severity, f"plaintext {tier}", severity, f"{path}:{row_line}"
         )
+
+
+def _parse_phases(builder: RuleBuilder, path: Path, line: int, content: object) -> None:
+    mapping = _mapping(path, line, "phases", content)
+    reaches = tuple(PhaseReach)
+    for name, value in mapping.items():
+        source = f"{path}:{mapping.line_of(name)}"
+        table = _mapping(path, mapping.line_of(name), f"phases {name}", value)
+        reader = RuleReader(path, table, f"phase {name}")
+        reader.check_fields(("raise", "applies"), ("label",))
+        steps = reader.number("raise", 0, 4, 0)
+        if steps != int(steps):
+            reader.fail("raise", "'raise' must be a whole number", "use 0 to 4")
+        reach = reader.text("applies")
+        if reach not in reaches:
+            reader.fail("applies", f"'applies' is {reach!r}", _one_of(reaches))
+        key = phase_key(name)
+        label = reader.text("label", _phase_label(key, PhaseReach(reach)))
+        rule = PhaseRule(key, int(steps), PhaseReach(reach), label)
+        builder.add(builder.phases, key, rule, source)
+
+
+def _phase_label(name: str, reach: PhaseReach) -> str:
+    """What a phase rule without a ``label`` tells parents."""
+    if reach is PhaseReach.UNTIL_END:
+        return f"before the {name} phase ended"
+    if reach is PhaseReach.FROM_START:
+        return f"after the {name} phase began"
+    return f"during the {name} phase"
 
 
 def _tier_rows(
@@ -369,7 +447,9 @@ _SECTIONS: dict[str, Callable[[RuleBuilder, Path, int, object], None]] = {
     "detectors": _parse_detectors,
     "persona": _parse_persona,
     "recipients": _parse_recipients,
+    "checks": _parse_checks,
     "over_tls": _parse_over_tls,
     "plaintext": _parse_plaintext,
+    "phases": _parse_phases,
     "decoding": _parse_decoding,
 }

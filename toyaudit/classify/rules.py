@@ -2,12 +2,15 @@
 
 A rules folder holds ``*.yaml`` files (searched recursively, hidden ones
 skipped). Each file is a mapping whose top-level keys say what it holds:
-``categories``, ``detectors``, ``persona``, ``recipients``, ``over_tls`` and
-``plaintext`` (the severity matrix) and ``decoding``. Several folders can be
-given: a later folder adds rules and replaces earlier ones with the same id,
-which is how a user extends the shipped rules. Within one folder an id may be
-defined once. Everything is checked on load and any problem stops the run with
-a message naming ``file:line``, the rule id and the fix (docs/rules.md).
+``categories``, ``detectors``, ``persona``, ``recipients``, ``checks``,
+``over_tls`` and ``plaintext`` (the severity matrix) and ``decoding``, and
+optionally ``schema: 1``, the rule schema it is written for. Several folders
+can be given: a later folder adds rules and replaces earlier ones with the
+same id, which is how a user extends the shipped rules. Within one folder an
+id may be defined once. Everything is checked on load, by the section parsers
+and then by the packaged JSON Schema (:mod:`.ruleschema`), and any problem
+stops the run with a message naming ``file:line``, the rule id and the fix
+(docs/rules.md).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from toyaudit.classify.rulebuilder import RuleBuilder
+from toyaudit.classify.ruleschema import check_version, validate_rule_file
 from toyaudit.classify.ruleset import RuleSet, SeverityRules
 from toyaudit.classify.yamlsource import load_yaml
 from toyaudit.errors import RulesError
@@ -54,7 +58,10 @@ def load_rules(directories: Sequence[Path]) -> RuleSet:
             digest.update(f"{relative}\0{len(content)}\0".encode())
             digest.update(content)
             files.append(path)
-            builder.add_file(path, load_yaml(path, content))
+            document = load_yaml(path, content)
+            check_version(path, document)
+            builder.add_file(path, document)
+            validate_rule_file(path, document)
     rules = builder.build(digest.hexdigest(), tuple(files))
     logger.info("loaded %d rule files (sha256 %s)", len(files), rules.sha256[:12])
     return rules

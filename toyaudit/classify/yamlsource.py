@@ -1,10 +1,11 @@
 """Read rule files as YAML that remembers line numbers, and check their fields.
 
 Every rule error must name the file, the line and the rule id, so the loader
-builds mappings that record where each key was written. :class:`RuleReader`
-wraps one rule (one YAML mapping) and offers typed accessors that raise
-:class:`RulesError` with that position and a hint, instead of letting a wrong
-type slip through as a ``KeyError`` or a silent default later on.
+builds mappings that record where each key was written, and lists that record
+where each item was. :class:`RuleReader` wraps one rule (one YAML mapping)
+and offers typed accessors that raise :class:`RulesError` with that position
+and a hint, instead of letting a wrong type slip through as a ``KeyError`` or
+a silent default later on.
 """
 
 from __future__ import annotations
@@ -35,6 +36,23 @@ class LocatedMapping(dict[str, Any]):
     def line_of(self, key: str) -> int:
         """The line a key was written on, or the mapping's line if it is absent."""
         return self.key_lines.get(key, self.line)
+
+
+class LocatedList(list[Any]):
+    """A YAML sequence that knows the line of each item."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        """1-based line where the sequence starts."""
+        self.item_lines: list[int] = []
+        """1-based line of each item."""
+
+    def line_of(self, index: int) -> int:
+        """The line an item was written on, or the sequence's line if out of range."""
+        if 0 <= index < len(self.item_lines):
+            return self.item_lines[index]
+        return self.line
 
 
 class _DuplicateKeyError(yaml.YAMLError):
@@ -71,6 +89,14 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LocatedMa
     return mapping
 
 
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LocatedList:
+    sequence = LocatedList(node.start_mark.line + 1)
+    for item_node in node.value:
+        sequence.append(loader.construct_object(item_node, deep=True))
+        sequence.item_lines.append(item_node.start_mark.line + 1)
+    return sequence
+
+
 def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> str:
     # Dates stay text: examples such as "2018-03-14" must reach the date
     # validator exactly as written, not as a datetime.date.
@@ -79,6 +105,9 @@ def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> str:
 
 _LineLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+_LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence
 )
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
@@ -126,9 +155,17 @@ class RuleReader:
         self.mapping = mapping
         self.rule_id = rule_id
 
-    def fail(self, key: str | None, problem: str, hint: str) -> NoReturn:
-        """Raise a :class:`RulesError` for this rule, at the line of ``key``."""
+    def fail(
+        self, key: str | None, problem: str, hint: str, item: int | None = None
+    ) -> NoReturn:
+        """Raise a :class:`RulesError` for this rule, at the line of ``key``.
+
+        With ``item``, at the line of that item of the list under ``key``.
+        """
         line = self.mapping.line if key is None else self.mapping.line_of(key)
+        items = None if key is None else self.mapping.get(key)
+        if item is not None and isinstance(items, LocatedList):
+            line = items.line_of(item)
         raise RulesError(f"{self.path}:{line}: rule {self.rule_id}: {problem}", hint)
 
     def check_fields(self, required: Iterable[str], optional: Iterable[str]) -> None:
@@ -170,31 +207,42 @@ class RuleReader:
             self.fail(
                 key, f"'{key}' must be a list of text", f"write '{key}: [..., ...]'"
             )
-        for item in raw:
+        for index, item in enumerate(raw):
             if choices and item not in choices:
                 self.fail(
-                    key, f"'{key}' has {item!r}", "use one of: " + ", ".join(choices)
+                    key,
+                    f"'{key}' has {item!r}",
+                    "use one of: " + ", ".join(choices),
+                    item=index,
                 )
         return tuple(raw)
 
     def regex_list(self, key: str) -> tuple[re.Pattern[str], ...]:
         """A list of regexes in the RE2-compatible subset, compiled."""
-        return tuple(self.regex(key, source) for source in self.text_list(key))
+        sources = self.text_list(key)
+        return tuple(
+            self.regex(key, source, item=index) for index, source in enumerate(sources)
+        )
 
-    def regex(self, key: str, source: str) -> re.Pattern[str]:
-        """Compile one regex, refusing constructs RE2 does not support."""
+    def regex(self, key: str, source: str, item: int | None = None) -> re.Pattern[str]:
+        """Compile one regex, refusing constructs RE2 does not support.
+
+        ``item`` is the regex's place in the list under ``key``, if it is in one.
+        """
         for construct in _NON_RE2:
             if construct in source:
                 self.fail(
                     key,
                     f"regex {source!r} uses {construct!r}, which RE2 does not support",
                     "rewrite it without look-around or back-references",
+                    item,
                 )
         if any(f"\\{digit}" in source for digit in "123456789"):
             self.fail(
                 key,
                 f"regex {source!r} uses a back-reference",
                 "rewrite it without back-references (list the variants instead)",
+                item,
             )
         for construct, instead in _AMBIGUOUS.items():
             if construct in source:
@@ -203,6 +251,7 @@ class RuleReader:
                     f"regex {source!r} uses {construct!r}, which means something "
                     "else in RE2 than in Python",
                     instead,
+                    item,
                 )
         if "(?" in source.replace("(?:", "").replace("(?P<", ""):
             self.fail(
@@ -210,12 +259,16 @@ class RuleReader:
                 f"regex {source!r} sets a flag or uses a special group",
                 "use only (?:...) and (?P<name>...) groups; spell cases out "
                 "([Kk]id) where a value pattern must ignore them",
+                item,
             )
         try:
             return re.compile(source)
         except re.error as error:
             self.fail(
-                key, f"regex {source!r} does not compile ({error})", "fix the regex"
+                key,
+                f"regex {source!r} does not compile ({error})",
+                "fix the regex",
+                item,
             )
 
     def section(self, key: str) -> RuleReader | None:

@@ -192,19 +192,52 @@ def rules_check(
     folders: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Rule folders to check, in override order. Default: the "
-            "built-in rules.",
+            metavar="FOLDER",
+            help="Your rule folders, checked on top of the built-in rules in the "
+            "order given, as 'audit --rules' would use them. Default: none, so "
+            "the built-in rules alone are checked.",
             show_default=False,
         ),
     ] = None,
+    no_builtin: Annotated[
+        bool,
+        typer.Option(
+            "--no-builtin",
+            help="Check only the folders given, as a complete rule set of their "
+            "own, without the built-in rules underneath.",
+        ),
+    ] = False,
 ) -> None:
-    """Load and validate a rule set, reporting the first broken rule."""
-    from toyaudit.classify import default_rules_dir, load_rules
+    """Validate a rule set and run every detector's examples.
 
-    rule_set = load_rules(list(folders) if folders else [default_rules_dir()])
+    Loads the rules as an audit would (each file is checked against rule
+    schema 1), then runs every detector's positive and negative examples
+    against every detector. Lists each missing or extra match and exits with
+    4 if there is any, or at the first broken rule; exits with 0 when all is
+    well.
+    """
+    from toyaudit.classify import default_rules_dir, load_rules
+    from toyaudit.classify.examples import check_examples
+    from toyaudit.errors import RulesError
+
+    given = list(folders or ())
+    if no_builtin and not given:
+        raise typer.BadParameter("--no-builtin needs at least one FOLDER")
+    rule_set = load_rules(given if no_builtin else [default_rules_dir(), *given])
+    failures = check_examples(rule_set)
+    for failure in failures:
+        stderr.print(escape(str(failure)), soft_wrap=True)
+    if failures:
+        raise RulesError(
+            f"{len(failures)} detector example(s) failed",
+            "fix each rule or example listed above (docs/rules.md, 'Examples')",
+        )
+    examples = sum(len(detector.examples) for detector in rule_set.detectors)
     Console(highlight=False).print(
         f"rules valid: {len(rule_set.categories)} categories, "
-        f"{len(rule_set.files)} files, sha256 {rule_set.sha256[:12]}"
+        f"{len(rule_set.detectors)} detectors ({examples} examples passed), "
+        f"{len(rule_set.recipients)} recipients, {len(rule_set.checks)} checks "
+        f"in {len(rule_set.files)} files; sha256 {rule_set.sha256[:12]}"
     )
 
 

@@ -2,8 +2,9 @@
 
 The summary is what a parent sees first: a headline (the toy and how many
 findings of each severity), a table of what is collected, by whom and how it
-is protected, how many hosts the toy contacted, what could not be read, and
-where the full reports were written. It follows the order of ``findings.json``.
+is protected, what the security checks found, how many hosts the toy
+contacted, what could not be read, and where the full reports were written.
+It follows the order of ``findings.json``.
 
 Captured strings are hostile input here: a device can name a host
 ``\\x1b]0;...`` and rewrite the terminal. Every one of them is redacted and has
@@ -21,9 +22,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from toyaudit.assess.records import Assessment, Contact, Finding, Severity
+from toyaudit.assess.records import (
+    Assessment,
+    CheckFinding,
+    Contact,
+    Finding,
+    Severity,
+)
 from toyaudit.classify.records import Party
-from toyaudit.report.jsondoc import ordered_findings
+from toyaudit.report.checksection import check_counts
+from toyaudit.report.jsondoc import ordered_checks, ordered_findings
 from toyaudit.report.outline import severity_counts
 from toyaudit.report.redact import Redactor, scrub
 
@@ -38,6 +46,8 @@ _PARTY_ORDER = {
 
 CONTACT_ROWS = 12
 """Third-party hosts listed in the summary; the reports list all of them."""
+CHECK_ROWS = 12
+"""Security check results listed in the summary; the reports list all of them."""
 
 SEVERITY_STYLES = {
     Severity.CRITICAL: "bold white on red",
@@ -66,11 +76,17 @@ def print_summary(
     """
     redactor = Redactor(assessment, reveal)
     findings = ordered_findings(assessment)
+    checks = ordered_checks(assessment)
     toy = safe_markup(assessment.session.toy.name)
-    console.print(f"[bold]{toy}[/bold]: {severity_counts(findings)}")
+    headline = f"[bold]{toy}[/bold]: {severity_counts(findings)}"
+    if checks:
+        headline += f"; {check_counts(checks)}"
+    console.print(headline)
 
     if findings:
         console.print(_findings_table(findings, redactor))
+    if checks:
+        console.print(_checks_table(checks, redactor))
     hosts = len({contact.recipient.host for contact in assessment.contacts})
     console.print(f"The toy contacted {hosts} host{'' if hosts == 1 else 's'}.")
     third_parties = sorted(
@@ -111,6 +127,23 @@ def _findings_table(findings: Sequence[Finding], redactor: Redactor) -> Table:
             finding.transport.value,
             f"[{SEVERITY_STYLES[severity]}]{severity.value}[/]",
         )
+    return table
+
+
+def _checks_table(checks: Sequence[CheckFinding], redactor: Redactor) -> Table:
+    """The table of security check results, most severe first."""
+    table = Table(title="Security checks")
+    for column in ("Severity", "Result", "Concerns"):
+        table.add_column(column)
+    for check in checks[:CHECK_ROWS]:
+        severity = check.severity
+        table.add_row(
+            f"[{SEVERITY_STYLES[severity]}]{severity.value}[/]",
+            safe_markup(check.title[:1].upper() + check.title[1:]),
+            escape(redactor.text(check.subject)),
+        )
+    if len(checks) > CHECK_ROWS:
+        table.caption = f"and {len(checks) - CHECK_ROWS} more in the reports"
     return table
 
 

@@ -18,6 +18,9 @@ file, for an audit split between worker processes (:mod:`.shard`).
 Bluetooth evidence: Android btsnoop logs (``btsnoop\\0`` first), ``ble.jsonl``
 from ``toyaudit capture`` (by name, or ``{"type":`` first) and pcap/pcapng
 files of Bluetooth link types are read by :mod:`~toyaudit.ingest.bluetooth`.
+``tls-verdicts.jsonl``, what the toy did when the capture intercepted its TLS
+connections, is read by :mod:`~toyaudit.ingest.verdicts` (by name, since
+its lines are JSON too, and before ``ble.jsonl`` is considered).
 
 User-visible limits: see :mod:`~toyaudit.ingest.bluetooth` and
 the module docstrings of :mod:`~toyaudit.ingest.pcapfile`,
@@ -49,6 +52,7 @@ from toyaudit.ingest.packets import read_capture
 from toyaudit.ingest.pcapfile import PCAP_MAGICS, PCAPNG_MAGIC, ProgressCallback
 from toyaudit.ingest.records import Coverage, Observation
 from toyaudit.ingest.shard import Shard
+from toyaudit.ingest.verdicts import looks_like_tls_verdicts, read_tls_verdicts
 from toyaudit.session import Session
 
 __all__ = ["ProgressCallback", "Shard", "read_evidence", "read_session"]
@@ -147,7 +151,7 @@ def read_evidence(
     opened or is in no format toyaudit reads. ``keylog`` holds TLS secrets to
     decrypt packet captures with. With a ``shard``, only its part of the
     file is read: its conversations, flows or entries, and Bluetooth files
-    only by the first shard.
+    and TLS verdicts only by the first shard.
     """
     try:
         stream = path.open("rb", buffering=1 << 20)
@@ -203,6 +207,12 @@ def _read_stream(
             yield from _guard_os_errors(
                 name, coverage, read_btsnoop(stream, name, coverage, total, progress)
             )
+    elif looks_like_tls_verdicts(name):
+        coverage.files_read.append(name)
+        if shard.primary:
+            yield from _guard_os_errors(
+                name, coverage, read_tls_verdicts(stream, name, coverage)
+            )
     elif looks_like_ble_jsonl(name, head):
         coverage.files_read.append(name)
         if shard.primary:
@@ -218,7 +228,7 @@ def _read_stream(
         raise UnknownFormatError(
             f"{name}: unknown file format (starts with {head[:8].hex()}); "
             "expected pcap, pcapng, a mitmproxy flow file, HAR, btsnoop, "
-            "ble.jsonl or a TLS key log",
+            "ble.jsonl, tls-verdicts.jsonl or a TLS key log",
             "convert other captures with 'editcap -F pcapng', "
             "or save mitmproxy flows with 'mitmdump -w'",
         )

@@ -7,6 +7,10 @@ computes the JA4 fingerprint of a ClientHello, and appends finished
 observations to the reassembler's ``ready`` list. It also handles the one
 protocol change inside a connection that toyaudit follows: an HTTP upgrade
 to WebSocket.
+
+Each observation's evidence names the frames that carried it and is timed by
+the capture time of the frame that carried its first byte; a request paired
+with its response keeps the request's time.
 """
 
 from __future__ import annotations
@@ -82,7 +86,8 @@ class Conversation:
             self.responses.clear()
 
     def _evidence(self, frames: list[int]) -> Evidence:
-        return Evidence(self.name, _frames(frames))
+        time = self.connection.sent_at(frames)
+        return Evidence(self.name, _frames(frames), time=time)
 
     def add_request(
         self,
@@ -150,7 +155,7 @@ class Conversation:
     ) -> None:
         """Deliver a request with its response; evidence covers both."""
         packets = _frames([*request.evidence.packets, *frames])
-        evidence = Evidence(request.evidence.file, packets)
+        evidence = Evidence(request.evidence.file, packets, time=request.evidence.time)
         self.ready.append(replace(request, response=response, evidence=evidence))
 
     def add_client_hello(self, hello: ClientHello, frames: list[int]) -> None:

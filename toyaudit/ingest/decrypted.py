@@ -62,7 +62,7 @@ class DecryptedStream:
             from_client, record.content_type, record.version, record.fragment
         )
         if plaintext and record.content_type == _APPLICATION_DATA:
-            self._feed(from_client, plaintext, record.frames)
+            self._feed(from_client, plaintext, record)
         self._deliver()
 
     def gap(self, from_client: bool) -> None:
@@ -81,18 +81,25 @@ class DecryptedStream:
         if self.decryptor.problem is not None:
             self._report(self.decryptor.problem)
 
-    def _feed(
-        self, from_client: bool, plaintext: bytes, frames: tuple[int, ...]
-    ) -> None:
-        """Send plaintext on the inner connection, spread over the record's frames."""
+    def _feed(self, from_client: bool, plaintext: bytes, record: TlsRecord) -> None:
+        """Send plaintext on the inner connection, spread over the record's frames.
+
+        Every piece takes the time of the record's first frame.
+        """
         index = 0 if from_client else 1
         source, destination = self._direction(from_client)
-        frames = frames or (0,)
+        frames = record.frames or (0,)
         step = -(-len(plaintext) // len(frames))
         for number, start in zip(frames, range(0, len(plaintext), step), strict=False):
             piece = plaintext[start : start + step]
             self.inner.segment(
-                source, destination, self.next_sequence[index], ACK, piece, number
+                source,
+                destination,
+                self.next_sequence[index],
+                ACK,
+                piece,
+                number,
+                record.time,
             )
             self.next_sequence[index] = (
                 self.next_sequence[index] + len(piece)

@@ -190,17 +190,17 @@ class _CaptureReader:
             if not known and not shard.owns_conversation(*segment[1:5]):
                 continue
             if segment[0] == TCP:
-                self._tcp(segment, number)
+                self._tcp(segment, number, timestamp)
                 if ready:
                     yield from ready
                     ready.clear()
             elif segment[0] == UDP:
-                datagrams.datagram(segment, carried or (number,))
+                datagrams.datagram(segment, carried or (number,), timestamp)
                 if datagrams.ready:
                     yield from datagrams.ready
                     datagrams.ready.clear()
 
-    def _tcp(self, segment: Segment, number: int) -> None:
+    def _tcp(self, segment: Segment, number: int, timestamp: float) -> None:
         """Hand a TCP segment to the reassembler; rank new decryption failures."""
         told = len(self.undecrypted)
         self.reassembler.segment(
@@ -210,6 +210,7 @@ class _CaptureReader:
             segment[7],
             segment[8],
             number,
+            timestamp,
         )
         if len(self.undecrypted) > told:
             self._rank_undecrypted(told, number)

@@ -13,8 +13,8 @@ User-visible limits:
 
 * pcap: both byte orders, microsecond and nanosecond magic. The modified
   "Kuznetzov" pcap format (magic ``a1b2cd34``) is not read.
-* pcapng: several sections, either byte order, every interface's link type
-  and timestamp resolution. Decryption Secrets Blocks (TLS key logs and
+* pcapng: several sections, either byte order, every interface's link type,
+  timestamp resolution and timestamp offset. Decryption Secrets Blocks (TLS key logs and
   others) go to the caller's ``secrets`` callback when one is given; name
   resolution, interface statistics and custom blocks are skipped. Block lengths that are
   not a multiple of 4, below 12 bytes or above 64 MiB end the file's reading
@@ -69,6 +69,7 @@ _SIMPLE_PACKET = 3
 _ENHANCED_PACKET = 6
 _DECRYPTION_SECRETS = 10
 _OPTION_TSRESOL = 9
+_OPTION_TSOFFSET = 14
 
 
 class _Tally:
@@ -207,8 +208,8 @@ class _PcapngReader:
         self.coverage = coverage
         self.tally = tally
         self.order = "<"
-        self.interfaces: list[tuple[int, float]] = []
-        """(link type, seconds per timestamp unit) per interface of the section."""
+        self.interfaces: list[tuple[int, float, int]] = []
+        """(link type, seconds per timestamp unit, seconds added) per interface."""
         self.offset = 0
         self.skipped: list[str] = []
         """Why packet blocks were counted but not decoded, one line each."""
@@ -272,12 +273,12 @@ class _PcapngReader:
         )
 
     def describe_interface(self, body: bytes) -> None:
-        """Remember the link type and timestamp resolution of a new interface."""
+        """Remember the link type and timestamp clock of a new interface."""
         if len(body) < 8:
-            self.interfaces.append((-1, 1e-6))
+            self.interfaces.append((-1, 1e-6, 0))
             return
         linktype, _reserved, _snaplen = struct.unpack_from(self.order + "HHI", body)
-        self.interfaces.append((linktype, _timestamp_unit(body, 8, self.order)))
+        self.interfaces.append((linktype, *_interface_clock(body, 8, self.order)))
 
     def decryption_secrets(self, body: bytes, secrets: SecretsCallback) -> None:
         """Hand the secrets of a Decryption Secrets Block to ``secrets``."""
@@ -314,11 +315,11 @@ class _PcapngReader:
             return self._bad_packet("its block is too short")
         if interface >= len(self.interfaces):
             return self._bad_packet(f"interface {interface} was never described")
-        linktype, unit = self.interfaces[interface]
+        linktype, unit, offset = self.interfaces[interface]
         frame = body[start : start + captured]
         if block_type != _SIMPLE_PACKET and len(frame) < captured:
             return self._bad_packet("its captured length overruns its block")
-        return self.tally.frames, linktype, ((high << 32) | low) * unit, frame
+        return self.tally.frames, linktype, offset + ((high << 32) | low) * unit, frame
 
     def _bad_packet(self, problem: str) -> Frame | None:
         """Remember a packet block that is counted but cannot be decoded.
@@ -339,20 +340,29 @@ class _PcapngReader:
             )
 
 
-def _timestamp_unit(body: bytes, start: int, order: str) -> float:
-    """Seconds per timestamp unit from an interface's if_tsresol option."""
+def _interface_clock(body: bytes, start: int, order: str) -> tuple[float, int]:
+    """(seconds per timestamp unit, seconds added) from an interface's options.
+
+    pcapng §4.2: ``if_tsresol`` gives the resolution (microseconds if absent),
+    ``if_tsoffset`` whole seconds to add to every timestamp (0 if absent).
+    """
+    unit, offset = 1e-6, 0
     position = start
     while position + 4 <= len(body):
         code, length = struct.unpack_from(order + "HH", body, position)
         if code == 0:
             break
-        if code == _OPTION_TSRESOL and length >= 1 and position + 4 < len(body):
-            resolution = body[position + 4]
+        value = body[position + 4 : position + 4 + length]
+        if code == _OPTION_TSRESOL and len(value) >= 1:
+            resolution = value[0]
             if resolution & 0x80:
-                return float(2.0 ** -(resolution & 0x7F))
-            return float(10.0**-resolution)
+                unit = float(2.0 ** -(resolution & 0x7F))
+            else:
+                unit = float(10.0**-resolution)
+        elif code == _OPTION_TSOFFSET and len(value) == 8:
+            (offset,) = struct.unpack_from(order + "q", value)
         position += 4 + (length + 3) // 4 * 4
-    return 1e-6
+    return unit, offset
 
 
 def _read_pcapng(

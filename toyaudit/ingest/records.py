@@ -41,6 +41,7 @@ class Evidence:
     ``file`` is relative to the session folder. ``packets`` are 1-based frame
     numbers, the numbers Wireshark and tshark show, of every packet that carried
     part of the observation. ``flow_id`` is the mitmproxy flow id for flow files.
+    ``time`` places the observation in the session's phases.
     """
 
     file: str
@@ -50,7 +51,11 @@ class Evidence:
     flow_id: str | None = None
     """mitmproxy flow id (or HAR entry number) when from a flow or HAR file."""
     time: float | None = None
-    """When the observation was sent, in seconds since the Unix epoch, if known."""
+    """When the observation was sent, in seconds since the Unix epoch, if known.
+
+    In a pcap, pcapng or btsnoop file, the capture time of the packet that
+    carried its first byte (a request paired with its response keeps the
+    request's); in a flow or HAR file, when the request started."""
 
     def describe(self) -> str:
         """Render the reference the way a person would look it up."""
@@ -344,6 +349,37 @@ class BleEncryption:
     device: str
 
 
+class InterceptionVerdict(StrEnum):
+    """How the toy answered a TLS connection the capture intercepted.
+
+    The live capture presents its own certificate, which the toy has no
+    reason to trust (docs/session-format.md, ``tls-verdicts.jsonl``).
+    """
+
+    REJECTED = "rejected"
+    """The toy refused the certificate with a TLS alert during the handshake."""
+    ACCEPTED = "accepted"
+    """The toy completed the handshake and sent data: it trusted the certificate."""
+    SILENT = "silent"
+    """The handshake completed but the toy sent nothing: no conclusion."""
+    ABORTED = "aborted"
+    """The handshake ended without an alert, or failed otherwise: no conclusion."""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsVerdict:
+    """The outcome of presenting an untrusted certificate on one TLS connection."""
+
+    evidence: Evidence
+    client: Endpoint
+    server: Endpoint
+    sni: str | None
+    """Server name the toy asked for, lower-cased, or None when it sent none."""
+    verdict: InterceptionVerdict
+    detail: str = ""
+    """What the capture saw, in its words (e.g. the TLS alert the toy sent)."""
+
+
 NetworkObservation = (
     DnsQuery
     | TlsClientHello
@@ -354,6 +390,7 @@ NetworkObservation = (
     | MqttMessage
     | WebSocketMessage
     | RawPayload
+    | TlsVerdict
 )
 """Observations of IP traffic, which have a client and a server."""
 
@@ -374,7 +411,7 @@ def host_of(observation: Observation) -> str:
     match observation:
         case HttpRequest() | WebSocketMessage():
             return observation.host or observation.server.ip
-        case TlsClientHello():
+        case TlsClientHello() | TlsVerdict():
             return observation.sni or observation.server.ip
         case DnsQuery():
             return observation.name
@@ -391,7 +428,7 @@ def host_of(observation: Observation) -> str:
 def transport_of(observation: Observation) -> Transport:
     """How an observation travelled: TLS handshakes count as TLS."""
     match observation:
-        case TlsClientHello() | TlsServerHello():
+        case TlsClientHello() | TlsServerHello() | TlsVerdict():
             return Transport.TLS
         case HttpRequest() | MqttMessage() | WebSocketMessage() | RawPayload():
             return observation.transport

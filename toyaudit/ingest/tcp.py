@@ -16,7 +16,9 @@ A direction's reader is chosen from its first bytes by
 port 53, since it has no magic. A direction of no recognised protocol is
 sampled and classified as raw payload (:mod:`toyaudit.ingest.payload`). What
 the readers find goes to the connection's
-:class:`~toyaudit.ingest.conversation.Conversation`.
+:class:`~toyaudit.ingest.conversation.Conversation`. Each segment's capture
+time travels with its bytes, so every observation is timed by the packet
+that carried its first byte (:meth:`StreamBuffer.sent_at`).
 
 User-visible limits:
 
@@ -114,8 +116,8 @@ class _Direction:
         self.next_seq: int | None = None
         self.next_offset = 0
         self.fin_offset = _NO_FIN
-        self.pending: dict[int, tuple[bytes, int]] = {}
-        """Early segments by stream offset: (payload, frame number)."""
+        self.pending: dict[int, tuple[bytes, int, float | None]] = {}
+        """Early segments by stream offset: (payload, frame number, time)."""
         self.pending_bytes = 0
         self.buffer = StreamBuffer()
         self.reader: Reader | None = None
@@ -127,7 +129,9 @@ class _Direction:
             self.next_seq = (sequence + 1) & _MASK
             self.mid_stream = False
 
-    def segment(self, sequence: int, payload: bytes, frame: int, fin: int) -> None:
+    def segment(
+        self, sequence: int, payload: bytes, frame: int, fin: int, time: float | None
+    ) -> None:
         """Take one segment's payload; ``fin`` is nonzero when it ends the stream."""
         if self.next_seq is None:
             self.next_seq = sequence
@@ -137,9 +141,9 @@ class _Direction:
                 self.fin_offset, self.next_offset + delta + len(payload)
             )
         if delta > 0:
-            self._hold(self.next_offset + delta, payload, frame)
+            self._hold(self.next_offset + delta, payload, frame, time)
         elif -delta < len(payload):
-            self._accept(payload[-delta:] if delta else payload, frame)
+            self._accept(payload[-delta:] if delta else payload, frame, time)
             if self.pending:
                 self._drain()
             self._deliver()
@@ -158,22 +162,24 @@ class _Direction:
             self.reader.close()
         self._release(_CLOSED)
 
-    def _accept(self, payload: bytes, frame: int) -> None:
+    def _accept(self, payload: bytes, frame: int, time: float | None) -> None:
         """Append in-order payload to the buffer."""
-        self.buffer.append(payload, frame)
+        self.buffer.append(payload, frame, time)
         self.next_offset += len(payload)
         self.next_seq = ((self.next_seq or 0) + len(payload)) & _MASK
 
-    def _hold(self, offset: int, payload: bytes, frame: int) -> None:
+    def _hold(
+        self, offset: int, payload: bytes, frame: int, time: float | None
+    ) -> None:
         """Keep an early segment until the bytes before it arrive."""
         held = self.pending.get(offset)
         if held is None:
-            self.pending[offset] = (payload, frame)
+            self.pending[offset] = (payload, frame, time)
             self.pending_bytes += len(payload)
         elif len(payload) > len(held[0]):
             tail_offset = offset + len(held[0])
             if tail_offset not in self.pending:
-                self.pending[tail_offset] = (payload[len(held[0]) :], frame)
+                self.pending[tail_offset] = (payload[len(held[0]) :], frame, time)
                 self.pending_bytes += len(payload) - len(held[0])
         if self.pending_bytes > MAX_OUT_OF_ORDER:
             self._skip_hole()
@@ -192,7 +198,7 @@ class _Direction:
                 overlap = self.next_offset - first
             self.pending_bytes -= len(held[0])
             if overlap < len(held[0]):
-                self._accept(held[0][overlap:], held[1])
+                self._accept(held[0][overlap:], held[1], held[2])
 
     def _skip_hole(self) -> None:
         """Jump over bytes the capture never had, to the first held segment."""
@@ -272,9 +278,15 @@ class Connection:
         self.closed = False
 
     def segment(
-        self, side: int, sequence: int, flags: int, payload: bytes, frame: int
+        self,
+        side: int,
+        sequence: int,
+        flags: int,
+        payload: bytes,
+        frame: int,
+        time: float | None,
     ) -> None:
-        """Take one segment sent by ``side``."""
+        """Take one segment sent by ``side``, captured at ``time``."""
         if flags & RST:
             self.close()
             return
@@ -285,7 +297,7 @@ class Connection:
             direction.syn(sequence)
             sequence = (sequence + 1) & _MASK
         if payload or flags & FIN:
-            direction.segment(sequence, payload, frame, flags & FIN)
+            direction.segment(sequence, payload, frame, flags & FIN, time)
         if self.directions[1 - side].state >= _DROP and direction.state >= _DROP:
             self.close()
 
@@ -370,6 +382,21 @@ class Connection:
                 direction.finish()
         self.conversation.close()
 
+    def sent_at(self, frames: list[int]) -> float | None:
+        """When the message carried by ``frames`` (first frame first) started.
+
+        The capture time of the frame that carried its first byte, from
+        whichever direction's buffer the message was taken (see
+        :meth:`StreamBuffer.sent_at`); None if unknown.
+        """
+        tables = [direction.buffer.starts for direction in self.directions]
+        for frame in frames:
+            for starts in tables:
+                time = starts.get(frame)
+                if time is not None:
+                    return time
+        return None
+
     def endpoints(self) -> tuple[Endpoint, Endpoint]:
         """(client, server) endpoints of the connection."""
         client = self.ends[self.client_side]
@@ -434,8 +461,13 @@ class Reassembler:
         flags: int,
         payload: bytes,
         frame: int,
+        time: float | None = None,
     ) -> None:
-        """Take one TCP segment from ``source`` (address, port) to ``destination``."""
+        """Take one TCP segment from ``source`` (address, port) to ``destination``.
+
+        ``time`` is the frame's capture time in seconds since the epoch; the
+        observations it starts carry it in their evidence.
+        """
         if source < destination:
             key, side = (source[0], source[1], destination[0], destination[1]), 0
         else:
@@ -451,7 +483,7 @@ class Reassembler:
         else:
             self.connections.move_to_end(key)
         if not connection.closed:
-            connection.segment(side, sequence, flags, payload, frame)
+            connection.segment(side, sequence, flags, payload, frame, time)
 
     def note_hole(self, lost: int, next_frame: int) -> None:
         """Count bytes the capture lost inside a stream."""

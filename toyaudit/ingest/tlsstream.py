@@ -63,6 +63,8 @@ class TlsRecord(NamedTuple):
     """The record's body (ciphertext once encryption started), without header."""
     frames: tuple[int, ...]
     """Frame numbers of the packets that carried the record."""
+    time: float | None = None
+    """Capture time of the record's first frame, seconds since the epoch."""
 
 
 class TlsRecordConsumer(Protocol):
@@ -149,7 +151,13 @@ class TlsReader:
             if self.in_clear:
                 self._clear_record(content_type, fragment, frames)
             if self.consumer is not None:
-                record = TlsRecord(content_type, version, fragment, tuple(frames))
+                record = TlsRecord(
+                    content_type,
+                    version,
+                    fragment,
+                    tuple(frames),
+                    buffer.sent_at(frames),
+                )
                 self.consumer.record(self.from_client, record)
             elif not self.in_clear:
                 self._stop()

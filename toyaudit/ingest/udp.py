@@ -11,6 +11,10 @@ first datagram's magic bytes and the sampled bytes' entropy. A flow whose
 datagrams carry RTP headers (RFC 3550 §5.1: version 2 and one SSRC
 throughout) is reported as RTP media.
 
+Every observation is timed by the capture time of its first datagram (an
+aggregated payload by the first datagram of its window); a datagram cut into
+IP fragments by the fragment that completed it.
+
 User-visible limits: at most :data:`MAX_FLOWS` UDP flows are aggregated at
 once; the least recently active is reported early to make room. QUIC is
 reported as encrypted payload.
@@ -51,9 +55,20 @@ _AUDIO_PAYLOAD_TYPES = frozenset(range(0, 24))  # RFC 3551 §6, static audio
 class _Flow:
     """Datagrams of one flow direction since its last report."""
 
-    __slots__ = ("payload_type", "sample", "size", "count", "frames", "ssrc", "rtp")
+    __slots__ = (
+        "payload_type",
+        "sample",
+        "size",
+        "count",
+        "frames",
+        "ssrc",
+        "rtp",
+        "time",
+    )
 
-    def __init__(self, first: bytes) -> None:
+    def __init__(self, first: bytes, time: float | None) -> None:
+        self.time = time
+        """Capture time of the window's first datagram."""
         self.payload_type = first[1] & 0x7F if len(first) > 1 else 0
         self.count = 0
         self.sample = bytearray()
@@ -86,20 +101,22 @@ class DatagramReader:
         self.ready: list[Observation] = []
         self.flows: OrderedDict[FlowKey, _Flow] = OrderedDict()
 
-    def datagram(self, segment: Segment, frames: tuple[int, ...]) -> None:
-        """Read one UDP datagram carried by ``frames``."""
+    def datagram(
+        self, segment: Segment, frames: tuple[int, ...], time: float | None = None
+    ) -> None:
+        """Read one UDP datagram carried by ``frames``, captured at ``time``."""
         payload = segment[8]
         ports = (segment[2], segment[4])
         if ports[1] in DNS_PORTS or ports[0] in DNS_PORTS:
-            if self._dns(segment, frames):
+            if self._dns(segment, frames, time):
                 return
         elif SERVER_PORT in ports or CLIENT_PORT in ports:
-            if self._dhcp(segment, frames):
+            if self._dhcp(segment, frames, time):
                 return
-        if payload[:1].isalpha() and self._ssdp(segment, frames):
+        if payload[:1].isalpha() and self._ssdp(segment, frames, time):
             return
         if payload:
-            self._aggregate(segment, frames)
+            self._aggregate(segment, frames, time)
 
     def flush(self) -> None:
         """Report every flow still aggregated."""
@@ -114,7 +131,9 @@ class DatagramReader:
             Endpoint(format_address(segment[3]), segment[4]),
         )
 
-    def _dns(self, segment: Segment, frames: tuple[int, ...]) -> bool:
+    def _dns(
+        self, segment: Segment, frames: tuple[int, ...], time: float | None
+    ) -> bool:
         """DNS and mDNS queries: one observation per question.
 
         False when the datagram is too short for DNS; responses are read
@@ -123,40 +142,45 @@ class DatagramReader:
         questions = parse_dns_queries(segment[8])
         if not questions:
             return len(segment[8]) >= DNS_HEADER
-        evidence = Evidence(self.name, frames)
+        evidence = Evidence(self.name, frames, time=time)
         client, server = self._endpoints(segment)
         for question, qtype in questions:
             self.ready.append(DnsQuery(evidence, client, server, question, qtype))
         return True
 
-    def _dhcp(self, segment: Segment, frames: tuple[int, ...]) -> bool:
+    def _dhcp(
+        self, segment: Segment, frames: tuple[int, ...], time: float | None
+    ) -> bool:
         """A client's DHCP message; server replies are recognised and skipped."""
         request = parse_dhcp(segment[8])
         if request is None:
             return segment[8][236:240] == MAGIC_COOKIE
         client, server = self._endpoints(segment)
-        self.ready.append(
-            DhcpMessage(Evidence(self.name, frames), client, server, *request)
-        )
+        evidence = Evidence(self.name, frames, time=time)
+        self.ready.append(DhcpMessage(evidence, client, server, *request))
         return True
 
-    def _ssdp(self, segment: Segment, frames: tuple[int, ...]) -> bool:
+    def _ssdp(
+        self, segment: Segment, frames: tuple[int, ...], time: float | None
+    ) -> bool:
         """An SSDP or other HTTP-over-UDP message."""
         message = parse_ssdp(segment[8])
         if message is None:
             return False
         client, server = self._endpoints(segment)
-        evidence = Evidence(self.name, frames)
+        evidence = Evidence(self.name, frames, time=time)
         self.ready.append(SsdpMessage(evidence, client, server, *message))
         return True
 
-    def _aggregate(self, segment: Segment, frames: tuple[int, ...]) -> None:
+    def _aggregate(
+        self, segment: Segment, frames: tuple[int, ...], time: float | None
+    ) -> None:
         """Add a datagram to its flow's window; report the window when full."""
         payload = segment[8]
         key = (segment[1], segment[2], segment[3], segment[4])
         flow = self.flows.get(key)
         if flow is None:
-            flow = self.flows[key] = _Flow(payload)
+            flow = self.flows[key] = _Flow(payload, time)
             if len(self.flows) > MAX_FLOWS:
                 self._report(*self.flows.popitem(last=False))
         else:
@@ -185,7 +209,7 @@ class DatagramReader:
         server = Endpoint(format_address(key[2]), key[3])
         self.ready.append(
             RawPayload(
-                evidence=Evidence(self.name, tuple(flow.frames)),
+                evidence=Evidence(self.name, tuple(flow.frames), time=flow.time),
                 client=client,
                 server=server,
                 protocol="udp",

@@ -17,7 +17,7 @@ import html
 import logging
 
 from toyaudit.assess.records import Assessment, Severity
-from toyaudit.report.outline import (
+from toyaudit.report.blocks import (
     Block,
     BulletList,
     Heading,
@@ -25,8 +25,8 @@ from toyaudit.report.outline import (
     Paragraph,
     Span,
     Table,
-    build_outline,
 )
+from toyaudit.report.outline import build_outline
 from toyaudit.report.redact import scrub
 
 logger = logging.getLogger(__name__)

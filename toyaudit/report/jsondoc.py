@@ -1,12 +1,14 @@
 """Render an assessment as ``findings.json``, the machine-readable report.
 
-The document is versioned (``schema_version``) and described by the JSON Schema
-packaged next to this module (``schema/findings-1.schema.json``, documented in
-docs/findings-format.md). It is deterministic: objects have sorted keys, lists
-follow a fixed order, and nothing depends on the clock, so two runs over the
-same session and rules produce byte-identical files that a regulator can
-compare with a digest. The order of findings and contacts defined here is the
-one every other report follows.
+The document is versioned (``schema_version``, and the exact revision in
+``$schema``) and described by the JSON Schema packaged next to this module
+(``schema/findings-1.1.schema.json``, documented in docs/findings-format.md;
+revision 1.1 adds the security ``checks`` to version 1, whose schema stays in
+the package). It is deterministic: objects have sorted keys, lists follow a
+fixed order, and nothing depends on the clock, so two runs over the same
+session and rules produce byte-identical files that a regulator can compare
+with a digest. The order of findings, checks and contacts defined here is
+the one every other report follows.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ import logging
 from importlib import resources
 from typing import Any
 
-from toyaudit.assess.records import Assessment, Contact, Detection, Finding
+from toyaudit.assess.checks import check_order
+from toyaudit.assess.records import (
+    Assessment,
+    CheckFinding,
+    Contact,
+    Detection,
+    Finding,
+)
 from toyaudit.classify.records import Recipient, Tier
 from toyaudit.ingest.records import Coverage, Evidence
 from toyaudit.report.redact import Redactor, scrub
@@ -25,9 +34,12 @@ from toyaudit.session import Session
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-SCHEMA_ID = "urn:toyaudit:findings-1"
+"""The format version: readers of version 1 read every revision of it."""
+SCHEMA_ID = "urn:toyaudit:findings-1.1"
 """The ``$id`` of the packaged schema, repeated as ``$schema`` in every document."""
-SCHEMA_RESOURCE = "findings-1.schema.json"
+SCHEMA_RESOURCE = "findings-1.1.schema.json"
+VERSION_1_RESOURCE = "findings-1.schema.json"
+"""The schema of revision 1.0, kept for readers that validate against it."""
 
 _TIER_ORDER = {tier: position for position, tier in enumerate(Tier)}
 _CONFIDENCE_DIGITS = 3
@@ -57,9 +69,14 @@ def ordered_contacts(assessment: Assessment) -> list[Contact]:
     )
 
 
-def load_schema() -> JsonObject:
-    """Return the packaged JSON Schema that every ``findings.json`` satisfies."""
-    schema_file = resources.files("toyaudit.report").joinpath("schema", SCHEMA_RESOURCE)
+def ordered_checks(assessment: Assessment) -> list[CheckFinding]:
+    """Check findings most severe first, then by check id, subject and id."""
+    return sorted(assessment.checks, key=check_order)
+
+
+def load_schema(resource: str = SCHEMA_RESOURCE) -> JsonObject:
+    """Return a packaged JSON Schema: by default the one ``findings.json`` follows."""
+    schema_file = resources.files("toyaudit.report").joinpath("schema", resource)
     schema: JsonObject = json.loads(schema_file.read_text(encoding="utf-8"))
     return schema
 
@@ -97,6 +114,7 @@ def build_document(assessment: Assessment, reveal: bool = False) -> JsonObject:
         "findings": [
             _finding(finding, redactor) for finding in ordered_findings(assessment)
         ],
+        "checks": [_check(check, redactor) for check in ordered_checks(assessment)],
         "contacts": [
             _contact(contact, redactor) for contact in ordered_contacts(assessment)
         ],
@@ -148,6 +166,7 @@ def _finding(finding: Finding, redactor: Redactor) -> JsonObject:
             _detection(detection, redactor) for detection in finding.detections
         ],
         "occurrences": max(finding.occurrences, len(finding.detections)),
+        "phase": _optional(finding.phase),
     }
 
 
@@ -171,6 +190,23 @@ def _detection(detection: Detection, redactor: Redactor) -> JsonObject:
         "persona_field": _optional(detection.persona_field),
         "form": _optional(detection.form),
         "evidence": _evidence(detection.evidence, redactor),
+        "phase": _optional(detection.phase),
+    }
+
+
+def _check(check: CheckFinding, redactor: Redactor) -> JsonObject:
+    return {
+        "id": scrub(check.id),
+        "check": scrub(check.check),
+        "title": scrub(check.title),
+        "description": scrub(check.description),
+        "severity": check.severity.value,
+        "subject": redactor.text(check.subject),
+        "explanation": redactor.text(check.explanation),
+        "regulations": [scrub(regulation) for regulation in check.regulations],
+        "evidence": [_evidence(evidence, redactor) for evidence in check.evidence],
+        "occurrences": max(check.occurrences, 1),
+        "findings": [scrub(finding) for finding in check.findings],
     }
 
 

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Sequence
 
 from toyaudit.assess.records import Assessment
-from toyaudit.report.outline import (
+from toyaudit.report.blocks import (
     Block,
     BulletList,
     Heading,
@@ -27,8 +27,8 @@ from toyaudit.report.outline import (
     Paragraph,
     Span,
     Table,
-    build_outline,
 )
+from toyaudit.report.outline import build_outline
 
 __all__ = ["escape_markdown", "render_markdown"]
 

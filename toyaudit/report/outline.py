@@ -3,14 +3,17 @@
 A report's content is built once from an :class:`Assessment`, as a list of
 blocks (headings, paragraphs, bullet lists and tables) made of inline spans,
 in reading order (:func:`build_outline`). It opens in plain language (what the
-toy collects, who receives it, how it is protected, what a parent can do) and
-ends with a technical appendix that ties every finding to its evidence.
+toy collects, who receives it, how it is protected, what the security checks
+found, what a parent can do) and ends with a technical appendix that ties
+every finding and check to its evidence.
 :mod:`toyaudit.report.markdown` renders the outline as Markdown and
 :mod:`toyaudit.report.html` as HTML, so both reports say the same thing.
 
-A span is either toyaudit's own wording (``literal``, made with :func:`said`)
-or a *captured* string (made with :func:`shown`) that came from a capture, a
-rule or a session file. Captured strings are redacted and control-scrubbed by
+The blocks and spans are in :mod:`toyaudit.report.blocks`, the security
+check sections in :mod:`toyaudit.report.checksection`. A span is either
+toyaudit's own wording (``literal``, made with ``said``) or a *captured*
+string (made with ``shown``) that came from a capture, a rule or a session
+file. Captured strings are redacted and control-scrubbed by
 :class:`~toyaudit.report.redact.Redactor` here; each renderer escapes them for
 its own format.
 """
@@ -19,82 +22,38 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from toyaudit.assess.records import Assessment, Detection, Finding, Severity
+from toyaudit.assess.records import (
+    Assessment,
+    CheckFinding,
+    Detection,
+    Finding,
+    Severity,
+)
 from toyaudit.classify.records import Party, Tier
 from toyaudit.ingest.records import Transport
-from toyaudit.report.jsondoc import ordered_contacts, ordered_findings
+from toyaudit.report.blocks import (
+    Block,
+    BulletList,
+    Heading,
+    Inline,
+    Paragraph,
+    Table,
+    anchor,
+    badge,
+    said,
+    shown,
+)
+from toyaudit.report.checksection import (
+    CHECKS_ADVICE,
+    check_appendix_section,
+    check_counts,
+    checks_section,
+)
+from toyaudit.report.jsondoc import ordered_checks, ordered_contacts, ordered_findings
 from toyaudit.report.redact import Redactor, scrub
 
-# -- The outline: what a report says, independent of its format ------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A run of text: toyaudit's own wording (literal) or a captured string."""
-
-    text: str
-    literal: bool = False
-    """True for toyaudit's own wording, written without escaping in Markdown."""
-    strong: bool = False
-    code: bool = False
-    """A technical identifier (host, rule, location), set in monospace in HTML."""
-    severity: Severity | None = None
-    """When set, the span is a severity badge and ``text`` is unused."""
-
-
-Inline = tuple[Span, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Heading:
-    """A section title; ``anchor`` becomes the HTML id."""
-
-    level: int
-    spans: Inline
-    anchor: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Paragraph:
-    """A paragraph of inline text."""
-
-    spans: Inline
-
-
-@dataclass(frozen=True, slots=True)
-class BulletList:
-    """An unordered list, one inline text per item."""
-
-    items: tuple[Inline, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """A table with a literal header row."""
-
-    header: tuple[str, ...]
-    rows: tuple[tuple[Inline, ...], ...]
-
-
-Block = Heading | Paragraph | BulletList | Table
-
-
-def said(text: str, strong: bool = False) -> Span:
-    """toyaudit's own wording; must not contain Markdown or captured text."""
-    return Span(text, literal=True, strong=strong)
-
-
-def shown(text: str, strong: bool = False, code: bool = False) -> Span:
-    """A captured string, already redacted and scrubbed; escaped on output."""
-    return Span(text, strong=strong, code=code)
-
-
-def badge(severity: Severity) -> Span:
-    """A severity badge, rendered with its name (and colour in HTML)."""
-    return Span("", severity=severity)
-
+__all__ = ["build_outline", "severity_counts"]
 
 TIER_WORDS = {
     Tier.MOST_SENSITIVE: "most sensitive: voice, images, precise location or chat",
@@ -123,13 +82,16 @@ def build_outline(assessment: Assessment, reveal: bool = False) -> list[Block]:
     """Build the report's content, section by section, in reading order."""
     redactor = Redactor(assessment, reveal)
     findings = ordered_findings(assessment)
+    checks = ordered_checks(assessment)
     blocks: list[Block] = []
     blocks += _introduction(assessment, findings, reveal)
     blocks += _collected_section(findings, redactor)
     blocks += _recipients_section(assessment, findings, redactor)
     blocks += _protection_section(findings, redactor)
-    blocks += _advice_section(assessment, findings, redactor)
+    blocks += checks_section(checks, redactor)
+    blocks += _advice_section(assessment, findings, redactor, checks)
     blocks += _appendix_section(findings, redactor)
+    blocks += check_appendix_section(checks, redactor)
     blocks += _contacts_section(assessment, redactor)
     blocks += _coverage_section(assessment, redactor)
     blocks += _run_section(assessment, reveal)
@@ -155,11 +117,13 @@ def _introduction(
 ) -> list[Block]:
     toy_name = scrub(assessment.session.toy.name)
     contacted = len({contact.recipient.host for contact in assessment.contacts})
-    summary = (
+    summary: Inline = (
         said("In short:", strong=True),
         said(f" {severity_counts(findings)}."),
         said(f" The toy contacted {contacted} {_plural(contacted, 'host')}."),
     )
+    if assessment.checks:
+        summary += (said(f" {check_counts(assessment.checks).capitalize()}."),)
     return [
         Heading(1, (said("Privacy report: "), shown(toy_name))),
         Paragraph(_about_toy(assessment)),
@@ -306,18 +270,33 @@ def _sent_to(finding: Finding, redactor: Redactor) -> Inline:
 
 
 def _advice_section(
-    assessment: Assessment, findings: list[Finding], redactor: Redactor
+    assessment: Assessment,
+    findings: list[Finding],
+    redactor: Redactor,
+    checks: list[CheckFinding],
 ) -> list[Block]:
     advice: dict[str, Inline] = {}
     for finding in findings:
         for item in _advice_for(finding, redactor):
             advice.setdefault("".join(span.text for span in item), item)
+    serious = [check for check in checks if check.severity.rank >= Severity.HIGH.rank]
+    if serious:
+        item = (badge(serious[0].severity), said(" "), said(CHECKS_ADVICE))
+        advice.setdefault("".join(span.text for span in item), item)
+    # Most urgent first; the sort is stable, so findings keep their order.
+    items = sorted(advice.values(), key=lambda item: -_urgency(item))
     closing = said(
         "Keep the toy and its app updated, and run toyaudit again after an update."
     )
-    advice.setdefault(closing.text, (closing,))
+    if closing.text not in advice:
+        items.append((closing,))
     heading = Heading(2, (said("What you can do"),), "advice")
-    return [heading, BulletList(tuple(advice.values()))]
+    return [heading, BulletList(tuple(items))]
+
+
+def _urgency(item: Inline) -> int:
+    severity = item[0].severity if item else None
+    return -1 if severity is None else severity.rank
 
 
 def _advice_for(finding: Finding, redactor: Redactor) -> list[Inline]:
@@ -401,7 +380,7 @@ def _finding_blocks(finding: Finding, redactor: Redactor) -> list[Block]:
         how = f"How it was detected (the strongest {kept} of {seen} detections):"
     detections = tuple(_detection_item(item, redactor) for item in finding.detections)
     return [
-        Heading(3, title, "finding-" + _anchor(finding.id)),
+        Heading(3, title, "finding-" + anchor(finding.id)),
         BulletList(_finding_facts(finding, redactor)),
         Paragraph((said(how),)),
         BulletList(detections),
@@ -455,12 +434,6 @@ def _detection_item(detection: Detection, redactor: Redactor) -> Inline:
     spans += [said(f"; confidence {detection.confidence:.2f}; evidence ")]
     spans.append(shown(redactor.text(detection.evidence.describe()), code=True))
     return tuple(spans)
-
-
-def _anchor(finding_id: str) -> str:
-    return "".join(
-        mark if mark.isascii() and mark.isalnum() else "-" for mark in finding_id
-    )
 
 
 def _contacts_section(assessment: Assessment, redactor: Redactor) -> list[Block]:

@@ -9,11 +9,19 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scapy.layers.bluetooth import ATT_Hdr, ATT_Write_Command
+from scapy.layers.bluetooth import (
+    ATT_Hdr,
+    ATT_Read_Request,
+    ATT_Read_Response,
+    ATT_Write_Command,
+    SM_Hdr,
+    SM_Pairing_Request,
+    SM_Pairing_Response,
+)
 
 from toyaudit.errors import IngestError
 from toyaudit.ingest.bluetooth.btsnoop import read_btsnoop
-from toyaudit.ingest.records import BleEncryption, Coverage, GattOperation
+from toyaudit.ingest.records import BleEncryption, BlePairing, Coverage, GattOperation
 
 SENT, RECEIVED = 0x00, 0x01
 COMMAND_OR_EVENT = 0x02
@@ -87,6 +95,74 @@ def test_btsnoop_truncated_keeps_earlier_records(read_bytes: Any, ble: Any) -> N
         f"capture.btsnoop: truncated at byte {cut} inside the record of record 2; "
         "records after it are lost"
     ]
+
+
+FIRST_RECORD = 1_767_225_600.0
+"""Capture time of the first record of :func:`ble.btsnoop`; one second apart."""
+
+
+def test_btsnoop_times_split_l2cap_frame_by_its_first_fragment(
+    read_bytes: Any, ble: Any
+) -> None:
+    att = bytes(ATT_Hdr() / ATT_Write_Command(gatt_handle=0x0E, data=b"x" * 40))
+    frame = ble.l2cap(4, att)
+    log = ble.btsnoop(
+        [
+            (RECEIVED | COMMAND_OR_EVENT, ble.le_connection_complete(0x40, ble.TOY)),
+            (SENT, ble.acl(0x40, frame[:10], boundary=2)),
+            (SENT, ble.acl(0x40, frame[10:30], boundary=1)),
+            (SENT, ble.acl(0x40, frame[30:], boundary=1)),
+        ]
+    )
+
+    (write,), _ = read_bytes(log)
+
+    assert write.evidence.packets == (2, 3, 4)
+    assert write.evidence.time == pytest.approx(FIRST_RECORD + 1)
+
+
+def test_btsnoop_times_answered_request_by_the_request(
+    read_bytes: Any, ble: Any
+) -> None:
+    read = bytes(ATT_Hdr() / ATT_Read_Request(gatt_handle=0x0E))
+    answer = bytes(ATT_Hdr() / ATT_Read_Response(value=b"serial"))
+    pairing = bytes(SM_Hdr() / SM_Pairing_Request(authentication=1))
+    paired = bytes(SM_Hdr() / SM_Pairing_Response(authentication=1))
+    log = ble.btsnoop(
+        [
+            (RECEIVED | COMMAND_OR_EVENT, ble.le_connection_complete(0x40, ble.TOY)),
+            (SENT, ble.acl(0x40, ble.l2cap(4, read))),
+            (RECEIVED, ble.acl(0x40, ble.l2cap(4, answer))),
+            (SENT, ble.acl(0x40, ble.l2cap(6, pairing))),
+            (RECEIVED, ble.acl(0x40, ble.l2cap(6, paired))),
+        ]
+    )
+
+    (value, pairs), _ = read_bytes(log)
+
+    assert isinstance(value, GattOperation) and isinstance(pairs, BlePairing)
+    assert value.evidence.packets == (2, 3)
+    assert value.evidence.time == pytest.approx(FIRST_RECORD + 1)
+    assert pairs.evidence.packets == (4, 5)
+    assert pairs.evidence.time == pytest.approx(FIRST_RECORD + 3)
+
+
+def test_btsnoop_times_encryption_by_the_hosts_request(
+    read_bytes: Any, ble: Any
+) -> None:
+    start_encryption = struct.pack("<HBH", 0x2019, 28, 0x40) + bytes(26)
+    log = ble.btsnoop(
+        [
+            (RECEIVED | COMMAND_OR_EVENT, ble.le_connection_complete(0x40, ble.TOY)),
+            (SENT | COMMAND_OR_EVENT, b"\x01" + start_encryption),
+            (RECEIVED | COMMAND_OR_EVENT, ble.encryption_change(0x40)),
+        ]
+    )
+
+    (encryption,), _ = read_bytes(log)
+
+    assert encryption.evidence.packets == (2, 3)
+    assert encryption.evidence.time == pytest.approx(FIRST_RECORD + 1)
 
 
 def test_btsnoop_refuses_unknown_datalink(ble: Any) -> None:

@@ -77,6 +77,8 @@ class _Request:
     handle: int
     frames: tuple[int, ...]
     type_uuid: str | None = None
+    time: float | None = None
+    """Capture time of the request, which times the operation it starts."""
 
 
 class AttInterpreter:
@@ -92,8 +94,8 @@ class AttInterpreter:
         self.handles = handles
         self.pending: dict[bool, _Request] = {}
         """The open request of each side, keyed by ``from_central`` of its sender."""
-        self.queued: list[tuple[int, bytes, int]] = []
-        """Prepared writes: (handle, value part, frame)."""
+        self.queued: list[tuple[int, bytes, Evidence]] = []
+        """Prepared writes: (handle, value part, the request's evidence)."""
         self.unpaired_reads = 0
         """Read responses whose request the capture did not show."""
 
@@ -182,7 +184,9 @@ class AttInterpreter:
         """Keep a read request until its response names no handle of its own."""
         (handle,) = struct.unpack_from("<H", pdu, 1)
         type_uuid = uuid_from_bytes(pdu[5:]) if opcode == READ_BY_TYPE_REQUEST else None
-        self.pending[central] = _Request(opcode, handle, evidence.packets, type_uuid)
+        self.pending[central] = _Request(
+            opcode, handle, evidence.packets, type_uuid, evidence.time
+        )
 
     def _read_response(
         self,
@@ -198,7 +202,7 @@ class AttInterpreter:
             self.unpaired_reads += 1
             return
         paired = Evidence(
-            evidence.file, request.frames + evidence.packets, time=evidence.time
+            evidence.file, request.frames + evidence.packets, time=request.time
         )
         yield self._operation(
             "read", request.handle, central, paired, encrypted, pdu[1:]
@@ -218,7 +222,7 @@ class AttInterpreter:
             return None
         if request is not None and request.handle == handle:
             evidence = Evidence(
-                evidence.file, request.frames + evidence.packets, time=evidence.time
+                evidence.file, request.frames + evidence.packets, time=request.time
             )
         return self._operation("error", handle, central, evidence, encrypted, b"", code)
 
@@ -250,7 +254,7 @@ class AttInterpreter:
         if request.type_uuid is None or request.type_uuid in _DECLARATION_UUID_SET:
             return
         paired = Evidence(
-            evidence.file, request.frames + evidence.packets, time=evidence.time
+            evidence.file, request.frames + evidence.packets, time=request.time
         )
         for entry in entries:
             handle = int.from_bytes(entry[:2], "little")
@@ -287,10 +291,9 @@ class AttInterpreter:
     def _queue_write(self, pdu: bytes, evidence: Evidence) -> None:
         """Keep a Prepare Write Request's part until the execute (3.4.6.1)."""
         (handle,) = struct.unpack_from("<H", pdu, 1)
-        queued = sum(len(part) for _handle, part, _frame in self.queued)
+        queued = sum(len(part) for _handle, part, _request in self.queued)
         part = pdu[5 : 5 + max(0, MAX_QUEUED_WRITE - queued)]
-        frame = evidence.packets[0] if evidence.packets else 0
-        self.queued.append((handle, part, frame))
+        self.queued.append((handle, part, evidence))
 
     def _execute_writes(
         self, pdu: bytes, central: bool, evidence: Evidence, encrypted: bool
@@ -299,10 +302,16 @@ class AttInterpreter:
         queued, self.queued = self.queued, []
         if pdu[1] != 0x01:
             return
-        handles = list(dict.fromkeys(handle for handle, _part, _frame in queued))
+        handles = list(dict.fromkeys(handle for handle, _part, _request in queued))
         for handle in handles:
-            parts = [(part, frame) for each, part, frame in queued if each == handle]
-            frames = tuple(frame for _part, frame in parts) + evidence.packets
-            joined = Evidence(evidence.file, frames, time=evidence.time)
-            value = b"".join(part for part, _frame in parts)
+            parts = [
+                (part, request) for each, part, request in queued if each == handle
+            ]
+            frames = tuple(
+                frame for _part, request in parts for frame in request.packets[:1]
+            )
+            joined = Evidence(
+                evidence.file, frames + evidence.packets, time=parts[0][1].time
+            )
+            value = b"".join(part for part, _request in parts)
             yield self._operation("write", handle, central, joined, encrypted, value)

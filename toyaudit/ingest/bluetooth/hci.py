@@ -62,8 +62,8 @@ class HciDecoder:
         self.name = name
         self.links: dict[int, Link] = {}
         self.local_central: dict[int, bool] = {}
-        self.encryption_requests: dict[int, int] = {}
-        """Connection handle → frame of the host's request to encrypt it."""
+        self.encryption_requests: dict[int, Evidence] = {}
+        """Connection handle → the host's request to encrypt it."""
         self.reassembler = Reassembler()
         self.tables = HandleTables()
         self.losses = LinkLosses()
@@ -80,7 +80,7 @@ class HciDecoder:
             elif kind == ACL_DATA:
                 yield from self._acl(body, sent, evidence)
             elif kind == COMMAND:
-                self._command(body, number)
+                self._command(body, evidence)
         except (IndexError, struct.error):
             logger.debug("%s: HCI packet too short for its fields", evidence.describe())
 
@@ -98,12 +98,12 @@ class HciDecoder:
             )
         return notes
 
-    def _command(self, body: bytes, number: int) -> None:
+    def _command(self, body: bytes, evidence: Evidence) -> None:
         """Remember the host asking for encryption, for the evidence."""
         (opcode,) = struct.unpack_from("<H", body)
         if opcode in (_LE_START_ENCRYPTION, _LE_LTK_REQUEST_REPLY):
             (handle,) = struct.unpack_from("<H", body, 3)
-            self.encryption_requests[handle & 0x0FFF] = number
+            self.encryption_requests[handle & 0x0FFF] = evidence
 
     def _event(self, body: bytes, evidence: Evidence) -> Iterator[BluetoothObservation]:
         """Dispatch an HCI event by its code (Vol 4 Part E 7.7)."""
@@ -236,7 +236,7 @@ class HciDecoder:
         request = self.encryption_requests.pop(handle, None)
         if request is not None:
             evidence = Evidence(
-                self.name, (request, *evidence.packets), time=evidence.time
+                self.name, (*request.packets, *evidence.packets), time=request.time
             )
         started = link.encryption_started(evidence)
         if started is not None:
@@ -254,7 +254,7 @@ class HciDecoder:
         if boundary == 0x01:
             frame = self.reassembler.continuation(key, fragment, number)
         else:
-            frame = self.reassembler.start(key, fragment, number)
+            frame = self.reassembler.start(key, fragment, number, evidence.time)
         if frame is None:
             return
         sent_by_central = None

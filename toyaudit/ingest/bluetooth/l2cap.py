@@ -43,6 +43,8 @@ class _Partial:
     remaining: int
     payload: bytearray
     frames: list[int] = field(default_factory=list)
+    time: float | None = None
+    """Capture time of the start fragment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class L2capFrame:
     payload: bytes
     """The information payload; empty for channels whose bytes are not kept."""
     frames: tuple[int, ...]
+    time: float | None = None
+    """Capture time of the frame's first fragment, seconds since the epoch."""
 
 
 class Reassembler:
@@ -69,8 +73,10 @@ class Reassembler:
         self.cut = 0
         self.first_loss: int | None = None
 
-    def start(self, key: Hashable, fragment: bytes, frame: int) -> L2capFrame | None:
-        """Take a start fragment; return the frame when it is already whole."""
+    def start(
+        self, key: Hashable, fragment: bytes, frame: int, time: float | None = None
+    ) -> L2capFrame | None:
+        """Take a start fragment captured at ``time``; return the frame if whole."""
         if key in self.open:
             self._lose(frame)
             del self.open[key]
@@ -78,7 +84,7 @@ class Reassembler:
             self._lose(frame)
             return None
         length, channel = struct.unpack_from("<HH", fragment)
-        partial = _Partial(channel, length, bytearray(), [])
+        partial = _Partial(channel, length, bytearray(), [], time)
         if len(self.open) >= MAX_OPEN:
             self.open.pop(next(iter(self.open)))
             self._lose(frame)
@@ -118,7 +124,7 @@ class Reassembler:
         if partial.remaining < 0:
             logger.debug("frame %d: L2CAP fragment longer than its frame", frame)
         return L2capFrame(
-            partial.channel, bytes(partial.payload), tuple(partial.frames)
+            partial.channel, bytes(partial.payload), tuple(partial.frames), partial.time
         )
 
     def _lose(self, frame: int) -> None:

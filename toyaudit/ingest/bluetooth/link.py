@@ -56,8 +56,9 @@ class Link:
     def l2cap(
         self, frame: L2capFrame, sent_by_central: bool | None, evidence: Evidence
     ) -> Iterator[BluetoothObservation]:
-        """Yield what one reassembled L2CAP frame shows."""
-        evidence = Evidence(evidence.file, frame.frames, time=evidence.time)
+        """Yield what one reassembled L2CAP frame shows, timed by its first part."""
+        time = evidence.time if frame.time is None else frame.time
+        evidence = Evidence(evidence.file, frame.frames, time=time)
         if frame.channel == ATT_CID:
             yield from self.att.pdu(
                 frame.payload, sent_by_central, evidence, self.encrypted

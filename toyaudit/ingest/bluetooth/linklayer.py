@@ -80,8 +80,8 @@ class _Connection:
         self.link = link
         self.last_pdu: tuple[bool | None, int, bytes] | None = None
         """Direction, LLID and SN bits, payload of the last non-empty PDU."""
-        self.encryption_request: int | None = None
-        """Frame of LL_ENC_REQ while encryption is being set up."""
+        self.encryption_request: Evidence | None = None
+        """LL_ENC_REQ while encryption is being set up."""
         self.setting_up = False
 
 
@@ -268,11 +268,13 @@ class LinkLayerDecoder:
         self, connection: _Connection, evidence: Evidence
     ) -> Iterator[BluetoothObservation]:
         """Mark the link encrypted; the record names LL_ENC_REQ too, if seen."""
-        request = connection.encryption_request
-        frames = evidence.packets if request is None else (request, *evidence.packets)
+        request = connection.encryption_request or evidence
+        frames = evidence.packets
+        if request is not evidence:
+            frames = (*request.packets, *evidence.packets)
         connection.setting_up = False
         started = connection.link.encryption_started(
-            Evidence(self.name, frames, time=evidence.time)
+            Evidence(self.name, frames, time=request.time)
         )
         if started is not None:
             yield started
@@ -284,7 +286,7 @@ class LinkLayerDecoder:
         opcode = payload[0]
         if opcode == _LL_ENC_REQ and not connection.link.encrypted:
             connection.setting_up = True
-            connection.encryption_request = evidence.packets[0]
+            connection.encryption_request = evidence
         elif opcode == _LL_START_ENC_REQ and connection.setting_up:
             yield from self._start_encryption(connection, evidence)
 
@@ -301,7 +303,7 @@ class LinkLayerDecoder:
         key = (access_address, radio.central_sent)
         number = evidence.packets[0]
         if llid == _LLID_START:
-            frame = self.reassembler.start(key, payload, number)
+            frame = self.reassembler.start(key, payload, number, evidence.time)
         else:
             frame = self.reassembler.continuation(key, payload, number)
         if frame is not None:

@@ -100,12 +100,19 @@ def pairing_method(
 class PairingTracker:
     """Pairs up the Pairing Request and Response seen on one connection."""
 
-    __slots__ = ("device", "request", "request_frames", "unanswered_responses")
+    __slots__ = (
+        "device",
+        "request",
+        "request_frames",
+        "request_time",
+        "unanswered_responses",
+    )
 
     def __init__(self, device: str) -> None:
         self.device = device
         self.request: PairingFeatures | None = None
         self.request_frames: tuple[int, ...] = ()
+        self.request_time: float | None = None
         self.unanswered_responses = 0
         """Pairing Responses seen without their request (method unknown)."""
 
@@ -120,6 +127,7 @@ class PairingTracker:
         if pdu[0] == PAIRING_REQUEST:
             self.request = features
             self.request_frames = evidence.packets
+            self.request_time = evidence.time
             return None
         if self.request is None:
             self.unanswered_responses += 1
@@ -129,7 +137,7 @@ class PairingTracker:
             evidence=Evidence(
                 evidence.file,
                 self.request_frames + evidence.packets,
-                time=evidence.time,
+                time=self.request_time,
             ),
             device=self.device,
             method=method,

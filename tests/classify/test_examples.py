@@ -1,0 +1,139 @@
+"""Running detectors' examples against the whole rule set: missing and extra."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toyaudit.classify import RuleSet, default_rules_dir, load_rules
+from toyaudit.classify.examples import ExampleFailure, check_examples
+
+_PETS = (
+    "categories:\n"
+    "  - {id: pet-name, tier: 2, label: your pet's name}\n"
+    "detectors:\n"
+    "  - id: t-pet-name\n"
+    "    category: pet-name\n"
+    "    keys: {include: ['(^|[._])pet[_-]?name$']}\n"
+    "    examples:\n"
+)
+
+
+def _failures(tmp_path: Path, examples: str) -> list[ExampleFailure]:
+    """Failures of the examples of rules whose id starts with ``t-``."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "pets.yaml").write_text(_PETS + examples, encoding="utf-8")
+    rules = load_rules([default_rules_dir(), folder])
+    return [
+        failure for failure in check_examples(rules) if failure.rule.startswith("t-")
+    ]
+
+
+def test_examples_shipped_rules_have_no_missing_or_extra_match(
+    shipped_rules: RuleSet,
+) -> None:
+    assert [str(failure) for failure in check_examples(shipped_rules)] == []
+
+
+def test_examples_that_behave_pass(tmp_path: Path) -> None:
+    examples = (
+        "      positive: [{key: pet_name, value: Rex}]\n"
+        "      negative: [{key: pet_named, value: Rex}]\n"
+    )
+    assert _failures(tmp_path, examples) == []
+
+
+def test_examples_unmatched_positive_is_missing(tmp_path: Path) -> None:
+    [failure] = _failures(
+        tmp_path, "      positive:\n        - {key: pet, value: Rex}\n"
+    )
+    assert failure.where.endswith("mine/pets.yaml:9")
+    assert str(failure).endswith(
+        "rule t-pet-name: positive example body pet='Rex' is not matched (missing)"
+    )
+
+
+def test_examples_negative_matched_by_another_detector_is_extra(
+    tmp_path: Path,
+) -> None:
+    examples = (
+        "      negative: [{key: pet_nickname, value: Rex}]\n"
+        "  - id: t-pet-nickname\n"
+        "    category: pet-name\n"
+        "    keys: {include: ['nickname$']}\n"
+    )
+    [failure] = _failures(tmp_path, examples)
+    assert failure.rule == "t-pet-name"
+    assert "is matched by t-pet-nickname (pet-name) (extra)" in failure.problem
+
+
+def test_examples_positive_matched_by_another_category_is_extra(
+    tmp_path: Path,
+) -> None:
+    examples = "      positive: [{key: pet_name, value: rex@example.com}]\n"
+    [failure] = _failures(tmp_path, examples)
+    assert "also matched by email-address (email-address) (extra)" in failure.problem
+
+
+def test_examples_also_declares_another_category(tmp_path: Path) -> None:
+    examples = (
+        "      positive:\n"
+        "        - {key: pet_name, value: rex@example.com, also: [email-address]}\n"
+    )
+    assert _failures(tmp_path, examples) == []
+
+
+def test_examples_also_that_does_not_match_is_missing(tmp_path: Path) -> None:
+    examples = (
+        "      positive:\n"
+        "        - {key: pet_name, value: Rex, also: [email-address]}\n"
+    )
+    [failure] = _failures(tmp_path, examples)
+    assert "no detector of category 'email-address'" in failure.problem
+    assert failure.problem.endswith("(missing)")
+
+
+def test_examples_channel_limits_which_detectors_run(tmp_path: Path) -> None:
+    examples = (
+        "      positive: [{key: pet_name, value: Rex, channel: http}]\n"
+        "      negative: [{key: pet_name, value: Rex, channel: mqtt}]\n"
+    )
+    limited = _PETS.replace(
+        "    keys: {include:", "    channels: [http, websocket]\n    keys: {include:"
+    )
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "pets.yaml").write_text(limited + examples, encoding="utf-8")
+    rules = load_rules([default_rules_dir(), folder])
+    assert [item for item in check_examples(rules) if item.rule == "t-pet-name"] == []
+
+
+def test_examples_context_can_lower_a_hit_away(tmp_path: Path) -> None:
+    examples = (
+        "      positive: [{key: pet_name, value: Rex}]\n"
+        "      negative: [{key: 'shop.pets[2].pet_name', value: Rex}]\n"
+        "    context:\n"
+        "      - {key: '(^|[._])shop[._]', effect: lower, by: 0.5}\n"
+    )
+    assert _failures(tmp_path, examples) == []
+
+
+def test_examples_content_detector_missing_and_extra(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "sound.yaml").write_text(
+        "detectors:\n"
+        "  - id: t-sound\n"
+        "    category: voice-recording\n"
+        "    content: {types: ['^audio/']}\n"
+        "    examples:\n"
+        "      positive: [{content_type: audio/wav, body_hex: '00'}]\n"
+        "      negative:\n"
+        "        - {content_type: text/plain, body_hex: '52 49 46 46 24 00 00 00"
+        " 57 41 56 45'}\n",
+        encoding="utf-8",
+    )
+    rules = load_rules([default_rules_dir(), folder])
+    [failure] = [item for item in check_examples(rules) if item.rule == "t-sound"]
+    assert "negative example body of type 'text/plain', 12 bytes" in failure.problem
+    assert "audio-upload (voice-recording) (extra)" in failure.problem
