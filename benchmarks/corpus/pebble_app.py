@@ -105,24 +105,7 @@ def create_child(toy: ToyCapture, token: str, account: str) -> Request:
         },
     )
     headers["Authorization"] = f"Bearer {token}"
-    toy.plant(
-        message, pii("access-token", token), "http header", "header 'Authorization'"
-    )
-    jwt_steps = ("jwt", "base64url", "json")
-    toy.plant(
-        message,
-        pii("email-address", family.email),
-        "http header",
-        "header 'Authorization', JWT claim 'email'",
-        jwt_steps,
-    )
-    toy.plant(
-        message,
-        pii("account-id", account),
-        "http header",
-        "header 'Authorization', JWT claim 'sub'",
-        jwt_steps,
-    )
+    _plant_bearer(toy, message, token, account)
     body = toy.json_body(
         message,
         {
@@ -196,7 +179,29 @@ def profile_update(toy: ToyCapture, child_id: str) -> Request:
     return HttpMessage("PUT", path, headers, encode.gzip_bytes(body.encode())), message
 
 
-def photos(toy: ToyCapture, token: str) -> list[Request]:
+def _plant_bearer(toy: ToyCapture, message: str, token: str, account: str) -> None:
+    """Label a bearer JWT and the claims it carries, in every request it rides."""
+    toy.plant(
+        message, pii("access-token", token), "http header", "header 'Authorization'"
+    )
+    jwt_steps = ("jwt", "base64url", "json")
+    toy.plant(
+        message,
+        pii("email-address", toy.family.email),
+        "http header",
+        "header 'Authorization', JWT claim 'email'",
+        jwt_steps,
+    )
+    toy.plant(
+        message,
+        pii("account-id", account),
+        "http header",
+        "header 'Authorization', JWT claim 'sub'",
+        jwt_steps,
+    )
+
+
+def photos(toy: ToyCapture, token: str, account: str) -> list[Request]:
     """The parent photographs the child for the toy's avatar: every picture format."""
     requests = []
     for kind in PICTURES:
@@ -206,9 +211,7 @@ def photos(toy: ToyCapture, token: str) -> list[Request]:
             "User-Agent": _APP_AGENT,
             "Authorization": f"Bearer {token}",
         }
-        toy.plant(
-            message, pii("access-token", token), "http header", "header 'Authorization'"
-        )
+        _plant_bearer(toy, message, token, account)
         toy.book.media(
             message,
             kind.category,

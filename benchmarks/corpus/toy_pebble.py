@@ -49,7 +49,7 @@ def capture(toy: ToyCapture) -> None:
         pebble_app.profile_update(toy, child_id),
     ]
     net.http(API, app_calls, client=net.phone)
-    net.http(API, pebble_app.photos(toy, token), client=net.phone)
+    net.http(API, pebble_app.photos(toy, token, account), client=net.phone)
     net.http(API, _voice(toy, child_id))
     net.http(API, [_telemetry(toy), _location(toy), _crash(toy), _ask(toy, child_id)])
     net.http(API, [pebble_app.birthday(toy, child_id), *_downloads(toy)])

@@ -64,7 +64,12 @@ class _DuplicateKeyError(yaml.YAMLError):
         self.line = line
 
 
-class _LineLoader(yaml.SafeLoader):
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser when PyYAML was built with it (its wheels are): several
+times faster on our rule files, with the same marks and the same safety."""
+
+
+class _LineLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """A safe loader whose mappings are :class:`LocatedMapping` objects."""
 
 
