@@ -13,6 +13,7 @@ from toyaudit.ingest.records import (
     Endpoint,
     Evidence,
     GattOperation,
+    HttpRequest,
     MqttMessage,
     PayloadKind,
     RawPayload,
@@ -152,3 +153,20 @@ def test_classifier_gatt_audio_notified_by_the_toy_not_written_to_it(
         ("GATT value (handle 0x0021)", "voice-recording")
     }
     assert _found(classifier, operation(True)) == set()
+
+
+def test_classifier_short_magic_counts_in_uploads_not_in_messages(
+    classifier: Classifier,
+) -> None:
+    frames = b"\xff\xf1\x50\x80" + bytes(range(4, 200))  # ADTS sync: 12 fixed bits
+    upload = HttpRequest(
+        EVIDENCE, TOY, BROKER, Transport.TLS, "POST", "api.toyco.example",
+        "/v1/clip", "", (("Content-Type", "application/octet-stream"),), frames,
+    )  # fmt: skip
+    message = WebSocketMessage(
+        EVIDENCE, TOY, BROKER, Transport.TLS, "ws.toyco.example", "/telemetry",
+        True, False, frames,
+    )  # fmt: skip
+
+    assert _found(classifier, upload) == {("request body", "voice-recording")}
+    assert _found(classifier, message) == set()

@@ -96,7 +96,7 @@ def test_decoders_multipart_parts_are_blobs_fields_and_documents(
         ("multipart", "json"),
     )
     assert blob == Blob(
-        "multipart part 'voice'", "audio/wav", b"RIFF\x00", 5, ("multipart",)
+        "multipart part 'voice'", "audio/wav", b"RIFF\x00", 5, ("multipart",), True
     )
 
 

@@ -272,3 +272,31 @@ def test_fieldsearch_content_hit_prefers_the_declared_type(
     if found is not None:
         assert found.method is Method.CONTENT
         assert found.value.endswith(", 2 KB")
+
+
+def test_fieldsearch_base64_recording_is_content_and_random_bytes_nothing(
+    persona_index: PersonaIndex, shipped_rules: RuleSet
+) -> None:
+    detectors = shipped_rules.detectors
+    search = FieldSearch(
+        [rule for rule in detectors if not rule.content],
+        persona_index,
+        shipped_rules.decoding,
+        [rule for rule in detectors if rule.content],
+    )
+    clip = base64.b64encode(b"OggS\x00\x02" + bytes(range(250)) * 8).decode()
+    avatar = base64.b64encode(bytes(range(1, 256)) * 8).decode()
+    fields = [_field("body", "audio", clip), _field("body", "avatar", avatar)]
+
+    results = search.search_many(
+        "body", [clip, avatar], ["audio", "avatar"], fields.__getitem__
+    )
+
+    assert results == [search.search(field) for field in fields]
+    [(_, (voice,)), (_, nothing)] = results
+    assert (voice.category_id, voice.method, voice.decoding) == (
+        "voice-recording",
+        Method.CONTENT,
+        ("json", "base64"),
+    )
+    assert nothing == ()

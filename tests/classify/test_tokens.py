@@ -19,7 +19,9 @@ _CLAIMS = {"sub": "u_4711", "email": "ana.lopez@example.com"}
 _TOKEN = f"{_segment({'alg': 'HS256', 'typ': 'JWT'})}.{_segment(_CLAIMS)}.c2lnbmF0dXJl"
 
 
-@pytest.mark.parametrize("value", [_TOKEN, f"Bearer {_TOKEN}", f"bearer  {_TOKEN}"])
+@pytest.mark.parametrize(
+    "value", [_TOKEN, f"Bearer {_TOKEN}", f"bearer  {_TOKEN}", f"TOKEN {_TOKEN}"]
+)
 def test_tokens_jwt_payload_is_the_claims_text(value: str) -> None:
     payload = jwt_payload(value)
 
@@ -34,6 +36,7 @@ def test_tokens_jwt_payload_is_the_claims_text(value: str) -> None:
         f"{_TOKEN}.ZXh0cmE.bW9yZQ",  # five segments: encrypted (JWE)
         _TOKEN.replace(".", ".!", 1),  # not base64url
         "eyJhbGciOi.not-json.sig",
+        f"see the token {_TOKEN}",  # a sentence, not a scheme and a token
     ],
 )
 def test_tokens_jwt_payload_refuses_what_is_not_a_signed_jwt(value: str) -> None:

@@ -334,7 +334,7 @@ def body_items(
         parts = _multipart_items(body, header, decoding, rules)
         if parts is not None:
             return parts
-    items: list[Item] = [blob(_BODY, content_type, body, decoding)]
+    items: list[Item] = [blob(_BODY, content_type, body, decoding, upload=True)]
     if len(body) > rules.max_body_bytes:
         text = printable_text(body[: rules.max_body_bytes])
         if text is not None and text.strip():
@@ -397,7 +397,9 @@ def _multipart_items(
         declared = part.content_type and not textual_type(part.content_type)
         if part.filename is not None or declared or text is None:
             head = part.content[:BLOB_HEAD]
-            items.append(Blob(location, part.content_type, head, part.size, part_steps))
+            items.append(
+                Blob(location, part.content_type, head, part.size, part_steps, True)
+            )
         where = Where("body", part.name or None, location)
         if text is None:
             items += binary_fields(part.content, where, part_steps, rules)

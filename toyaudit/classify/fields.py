@@ -16,8 +16,11 @@ the fields it gave end their decoding chain with a step such as
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import NamedTuple
+
+logger = logging.getLogger(__name__)
 
 _LAYOUT = str.maketrans("", "", "\r\n\t")
 """Line breaks and tabs, which text may hold though they are not printable."""
@@ -105,6 +108,12 @@ class Blob(NamedTuple):
     size: int
     """Size of the whole content in bytes."""
     decoding: tuple[str, ...]
+    upload: bool = False
+    """True for an HTTP request body or one of its multipart parts: a request
+    that sends a file, whose magic bytes any content rule may recognise.
+    Elsewhere (a binary message, bytes inside a field) only magic of at least
+    three fixed bytes counts, since shorter signatures (the 12-bit MPEG frame
+    sync) match about one random or encrypted message in two thousand."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +140,15 @@ Item = Field | JsonDocument | Blob
 
 
 def blob(
-    location: str, content_type: str, content: bytes, decoding: tuple[str, ...]
+    location: str,
+    content_type: str,
+    content: bytes,
+    decoding: tuple[str, ...],
+    upload: bool = False,
 ) -> Blob:
     """A :class:`Blob` of ``content``, keeping only its head."""
-    return Blob(location, content_type, content[:BLOB_HEAD], len(content), decoding)
+    head = content[:BLOB_HEAD]
+    return Blob(location, content_type, head, len(content), decoding, upload)
 
 
 def textual_type(content_type: str) -> bool:

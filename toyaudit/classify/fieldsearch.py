@@ -24,8 +24,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
-from toyaudit.classify.detectors import Detector
-from toyaudit.classify.fields import Blob, DecodingRules, Field, textual_type
+from toyaudit.classify.detectors import ContentMatcher, Detector, MagicSignature
+from toyaudit.classify.fields import (
+    BLOB_HEAD,
+    Blob,
+    DecodingRules,
+    Field,
+    textual_type,
+)
 from toyaudit.classify.nested import expand, might_decode
 from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.records import Method
@@ -37,6 +43,8 @@ _METHOD_RANK = {method: rank for rank, method in enumerate(Method)}
 _APPLICABLE_CACHE = 50_000
 """Distinct (part, field name) pairs remembered before the cache starts over."""
 _LIST_INDEX = re.compile(r"\[\d+\]")
+_SURE_MAGIC_BITS = 24
+"""Fixed bits a signature needs to identify bytes that are not an upload."""
 _WHOLE_SHARE = 0.8
 """Share of a field's (trimmed) value a persona hit must cover to be all of
 it: "Mia Lopez" in "Mia Lopez " is, "Mia" in "tell Mia a story" is not."""
@@ -64,7 +72,8 @@ class Found:
 
 
 FieldResult = tuple[int, tuple[Found, ...]]
-"""How many fields decoding a field gave, and the hits kept among them."""
+"""How many fields decoding a field gave (blobs aside), and the hits kept
+among them and its blobs."""
 
 _NONE: FieldResult = (1, ())
 """The result of a field that holds nothing and decodes to nothing."""
@@ -97,9 +106,12 @@ class FieldSearch:
     ) -> None:
         self._detectors = tuple(detectors)
         self._content = tuple(
-            (detector, detector.content) for detector in content if detector.content
+            (detector, detector.content, _sure_magic(detector.content))
+            for detector in content
+            if detector.content
         )
-        """Content detectors, for blobs: what a recording or picture is."""
+        """Content detectors, for blobs: what a recording or picture is, with
+        the magic signatures sure enough for bytes that are not an upload."""
         self._persona = persona
         self._decoding = decoding
         self._applicable: dict[tuple[str, str | None], _Applicable] = {}
@@ -139,7 +151,8 @@ class FieldSearch:
                           hit.method, hit.value, hit.confidence, (hit.value,))
                     for hit in detector.value_hits(inner, ignored)
                 ]  # fmt: skip
-        return len(expanded), tuple(strongest(found))
+        fields = sum(1 for inner in expanded if not isinstance(inner, Blob))
+        return fields, tuple(strongest(found))
 
     def content_hit(self, blob: Blob, suffix: str = "") -> Found | None:
         """What the content detectors say a blob is: the first to recognise it.
@@ -149,8 +162,9 @@ class FieldSearch:
         magic as audio; magic bytes are read only when no declared type
         matched and the type is missing or not text (a JSON body is not a
         recording, and Ogg, ID3 or RIFF magic is printable text that may
-        start one). The hit's value names the format and size ("WAV audio,
-        24 KB").
+        start one). Bytes that are not an upload (:attr:`Blob.upload`) need
+        a signature of at least three fixed bytes. The hit's value names the
+        format and size ("WAV audio, 24 KB").
         """
         identified = self._identify(blob)
         if identified is None:
@@ -161,17 +175,25 @@ class FieldSearch:
                      Method.CONTENT, description, detector.confidence,
                      (description,))  # fmt: skip
 
+    def _recognised(self, content: bytes) -> bool:
+        """Whether a content detector knows bytes inside a field by their magic."""
+        untyped = Blob("", "", content[:BLOB_HEAD], len(content), ())
+        return self._identify(untyped) is not None
+
     def _identify(self, blob: Blob) -> tuple[Detector, str] | None:
         """The detector that recognises a blob, and what it calls it."""
         declared = blob.content_type
         if declared:
-            for detector, matcher in self._content:
+            for detector, matcher, _ in self._content:
                 if any(pattern.search(declared) for pattern in matcher.types):
                     return detector, declared
             if textual_type(declared):
                 return None
-        for detector, matcher in self._content:
-            kind = matcher.identify("", blob.head)
+        for detector, matcher, sure in self._content:
+            if blob.upload:
+                kind = matcher.identify("", blob.head)
+            else:
+                kind = next((s.name for s in sure if s.matches(blob.head)), None)
             if kind is not None:
                 return detector, kind
         return None
@@ -190,10 +212,11 @@ class FieldSearch:
         values pass the screen, hold nothing to decode, and sit under a name
         no detector is tied to, and for those no field is ever built.
         """
+        decoding, recognised = self._decoding, self._recognised
         plain = [
             index
             for index, value in enumerate(values)
-            if not might_decode(value, self._decoding)
+            if not might_decode(value, decoding, recognised)
         ]
         suspects = self._screen.suspects([values[index] for index in plain])
         passed = {index for rank, index in enumerate(plain) if rank not in suspects}
@@ -216,12 +239,12 @@ class FieldSearch:
         """
         if self._detectors_for(part, shape).keyed:
             return list(range(len(values)))
-        decoding = self._decoding
+        decoding, recognised = self._decoding, self._recognised
         worth = self._screen.suspects(values)
         worth.update(
             index
             for index, value in enumerate(values)
-            if not value.isdigit() and might_decode(value, decoding)
+            if not value.isdigit() and might_decode(value, decoding, recognised)
         )
         return sorted(worth)
 
@@ -254,6 +277,16 @@ class FieldSearch:
             )
             self._applicable[place] = applicable
         return applicable
+
+
+def _sure_magic(matcher: ContentMatcher) -> tuple[MagicSignature, ...]:
+    """The signatures of a content rule that fix at least three whole bytes."""
+    return tuple(
+        signature
+        for signature in matcher.magic
+        if sum(bin(bits).count("1") for *_, mask in signature.checks for bits in mask)
+        >= _SURE_MAGIC_BITS
+    )
 
 
 def _size(length: int) -> str:

@@ -9,13 +9,14 @@ fields (and blobs) found inside, each recording its decoding steps, e.g.
 Every layer is bounded: ``max_depth`` nested decodings, ``max_body_bytes``
 of JSON or base64 and of inflated output (and ingest's ratio guard against
 decompression bombs), ``max_nesting`` protobuf messages. Where a layer stops
-at a limit, the fields it gave end with a step such as ``limit:max_depth``.
+at a limit, the fields it gave carry a step such as ``limit:max_depth``.
 
 Base64 is a guess (any word of letters is valid base64), so it is tried only
 on values of the base64 alphabet, at least ``base64_min_length`` long and not
 all hex digits, and what it gives must be printable text, compressed bytes
 that inflate completely, a protobuf message that parses to its last byte, or
-bytes long enough to be an upload; anything else is noise and is dropped.
+bytes long enough to be a recording or picture (a blob, for the content
+detectors); anything else is noise and is dropped.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import base64
 import binascii
 import logging
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from toyaudit.classify.fields import (
@@ -58,8 +60,8 @@ MIN_GUESS_BYTES = 16
 """Shortest bytes tried as headerless brotli or deflate. Nothing shorter is
 worth compressing, and most short base64-looking values are plain words
 ("dinosaur") whose bytes would be tried for nothing."""
-_TOKEN_STARTS = frozenset("eBb")
-"""First letters of a JWT (``eyJ``) or of ``Bearer`` and ``Basic``."""
+_BASIC_STARTS = frozenset("Bb")
+"""First letters of ``Basic``."""
 
 Decoded = Field | Blob
 """What decoding a value gives."""
@@ -94,7 +96,7 @@ def expand(field: Field, rules: DecodingRules, depth: int) -> list[Decoded]:
             label = f"{field.location}, JSON field"
             inner = json_fields(document, label, field.part, (*field.decoding, "json"))
             return _deeper(_under(inner, field.key), rules, depth)
-    if first in _TOKEN_STARTS:
+    if _token_shaped(stripped, first):
         return [field, *_token_inner(field, stripped, rules, depth)]
     return [field, *_base64_inner(field, stripped, rules, depth)]
 
@@ -114,15 +116,25 @@ def _token_inner(
     return _base64_inner(field, value, rules, depth)
 
 
-def might_decode(value: str, rules: DecodingRules) -> bool:
-    """Whether :func:`expand` would find anything inside this value."""
+def might_decode(
+    value: str,
+    rules: DecodingRules,
+    recognised: Callable[[bytes], bool] | None = None,
+) -> bool:
+    """Whether :func:`expand` would find anything inside this value.
+
+    Binary that decodes to no field is a blob, which only matters if a
+    content detector recognises it: ``recognised`` says whether one does
+    (None: assume so). Random base64 (an avatar, a ciphertext) then costs a
+    screen, not a full search of its text.
+    """
     if rules.max_depth <= 0 or value.isdigit():
         return False  # digits alone are hex to the base64 check below
     stripped = value.strip()
     first = stripped[:1]
     if first in ("{", "["):
         return True
-    if first in _TOKEN_STARTS and (
+    if _token_shaped(stripped, first) and (
         looks_like_jwt(stripped) or looks_like_basic(stripped)
     ):
         return True
@@ -130,9 +142,18 @@ def might_decode(value: str, rules: DecodingRules) -> bool:
     if decoded is None:
         return False
     raw, _ = decoded
-    if len(raw) >= MIN_BLOB_BYTES or printable_text(raw) is not None:
+    if printable_text(raw) is not None:
         return True
-    return bool(binary_fields(raw, Where("", None, ""), (), rules))
+    if binary_fields(raw, Where("", None, ""), (), rules):
+        return True
+    if len(raw) < MIN_BLOB_BYTES:
+        return False
+    return recognised is None or recognised(raw)
+
+
+def _token_shaped(value: str, first: str) -> bool:
+    """A quick test that a value may be a JWT or Basic credentials."""
+    return first in _BASIC_STARTS or value.startswith("eyJ") or " eyJ" in value
 
 
 def _decodes_further(value: str, rules: DecodingRules) -> bool:

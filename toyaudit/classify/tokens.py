@@ -23,21 +23,23 @@ logger = logging.getLogger(__name__)
 _BASE64URL = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 )
-_BEARER = "bearer "
 _BASIC = "basic "
+_MAX_SCHEME = 16
+"""Longest word taken for an authentication scheme before a token."""
 
 
 def looks_like_jwt(value: str) -> bool:
     """A cheap first test: three dotted segments, the first of a JSON object.
 
     ``eyJ`` is base64url of ``{"``, how every JWT header in practice starts.
+    The token may follow a scheme word: ``Bearer``, ``JWT``, ``Token``...
     """
-    token = _without_scheme(value, _BEARER)
+    token = _without_scheme(value)
     return token.startswith("eyJ") and token.count(".") == 2
 
 
 def jwt_payload(value: str) -> str | None:
-    """The payload of a signed JWT (optionally after ``Bearer``), as text.
+    """The payload of a signed JWT (optionally after a scheme word), as text.
 
     None unless the value is exactly three base64url segments whose first is
     a JSON object naming an ``alg`` (RFC 7515 §4.1.1) and whose second is
@@ -45,7 +47,7 @@ def jwt_payload(value: str) -> str | None:
     """
     if not looks_like_jwt(value):
         return None
-    header, payload, signature = _without_scheme(value, _BEARER).split(".")
+    header, payload, signature = _without_scheme(value).split(".")
     if not all(set(segment) <= _BASE64URL for segment in (header, payload, signature)):
         return None
     header_text = _base64url_text(header)
@@ -81,10 +83,11 @@ def basic_credentials(value: str) -> tuple[str, str] | None:
     return user, password
 
 
-def _without_scheme(value: str, scheme: str) -> str:
-    """``value`` without a leading authentication scheme such as ``Bearer``."""
-    if value[: len(scheme)].lower() == scheme:
-        return value[len(scheme) :].strip()
+def _without_scheme(value: str) -> str:
+    """``value`` without a leading scheme word such as ``Bearer`` (RFC 9110 §11.4)."""
+    scheme, space, rest = value.partition(" ")
+    if space and scheme.isalpha() and len(scheme) <= _MAX_SCHEME:
+        return rest.strip()
     return value
 
 
