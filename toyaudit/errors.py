@@ -28,7 +28,10 @@ class ExitCode(IntEnum):
     OUTPUT = 5
     """A report could not be written."""
     PARTIAL = 6
-    """The audit finished, but part of the input could not be read (see report)."""
+    """The audit finished, but part of the input could not be read (see report);
+    or a capture stopped early and its session is marked incomplete."""
+    CAPTURE = 7
+    """A capture could not start: a privilege, interface, tool or adapter is missing."""
 
 
 class ToyauditError(Exception):
@@ -73,3 +76,9 @@ class ReportError(ToyauditError):
     """A report could not be rendered or written."""
 
     exit_code = ExitCode.OUTPUT
+
+
+class CaptureError(ToyauditError):
+    """A live capture cannot start or go on: privilege, interface, tool or adapter."""
+
+    exit_code = ExitCode.CAPTURE

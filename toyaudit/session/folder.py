@@ -68,6 +68,7 @@ def load_session(path: Path) -> Session:
     if not evidence:
         notes.append("the session holds no evidence file: nothing to audit")
     session_file = path / SESSION_FILE
+    notes.extend(_capture_notes(session_file, description))
     return Session(
         path=path,
         name=path.resolve().name,
@@ -271,6 +272,26 @@ def _to_datetime(file_path: Path, where: str, raw: object) -> dt.datetime:
                 "use ISO 8601, e.g. 2026-11-20T10:00:00Z",
             ) from error
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _capture_notes(file_path: Path, document: Mapping[str, Any]) -> list[str]:
+    """What the ``capture`` section written by ``toyaudit capture`` adds to a report."""
+    capture = _section(file_path, document, "capture")
+    notes: list[str] = []
+    if capture.get("complete") is False:
+        reason = str(capture.get("incomplete_reason") or "no reason was recorded")
+        notes.append(
+            f"the capture is incomplete ({reason}); everything recorded "
+            "until it stopped is audited"
+        )
+    settings = capture.get("settings")
+    if isinstance(settings, dict) and settings.get("ca_installed_on_device"):
+        notes.append(
+            "the capture's certificate authority was installed on the device, "
+            "so connections it accepted are not proof the device skips "
+            "certificate checks"
+        )
+    return notes
 
 
 def _parse_phases(file_path: Path, document: Mapping[str, Any]) -> tuple[Phase, ...]:
