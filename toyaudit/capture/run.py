@@ -129,7 +129,7 @@ class CaptureRun:
             return
         self._marks.append(PhaseMark(normalised, dt.datetime.now(dt.UTC)))
         logger.info("phase %s begins", normalised)
-        self._write_session_file(IN_PROGRESS, ())
+        self._write_session_file(IN_PROGRESS, self._statuses())
 
     def request_stop(self, incomplete_reason: str | None) -> None:
         """Ask the run to end at its next tick; safe from signal handlers.
@@ -158,7 +158,9 @@ class CaptureRun:
                 logger.info("recorder %s started", recorder.name)
             recording = True
             self._started = dt.datetime.now(dt.UTC)
-            self._write_session_file(IN_PROGRESS, ())
+            # the recorders' entry in session.yaml tells other processes
+            # (``toyaudit mark``, tests, scripts) that recording has begun
+            self._write_session_file(IN_PROGRESS, [r.status() for r in started])
             reason = self._watch(on_progress)
         except KeyboardInterrupt:
             reason = "interrupted by Ctrl-C"
@@ -212,7 +214,7 @@ class CaptureRun:
                     self.request_stop(None)
                 else:
                     self._marks.append(mark)
-                    self._write_session_file(IN_PROGRESS, ())
+                    self._write_session_file(IN_PROGRESS, self._statuses())
             statuses = tuple(recorder.status() for recorder in self._recorders)
             elapsed = time.monotonic() - begun
             if on_progress is not None:
@@ -260,6 +262,9 @@ class CaptureRun:
             phases=phases,
             undo_problems=tuple(undo_problems),
         )
+
+    def _statuses(self) -> list[RecorderStatus]:
+        return [recorder.status() for recorder in self._recorders]
 
     def _phase(self) -> str:
         return self._marks[-1].name if self._marks else FIRST_PHASE

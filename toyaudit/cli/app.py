@@ -19,6 +19,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from toyaudit import __version__
+from toyaudit.capture.doctor import DoctorReport, Feature
 from toyaudit.errors import ExitCode, ToyauditError
 
 logger = logging.getLogger(__name__)
@@ -151,6 +152,12 @@ def audit(
         raise typer.Exit(ExitCode.PARTIAL)
 
 
+from toyaudit.cli.capturecmd import capture, mark  # noqa: E402
+
+app.command("capture")(capture)
+app.command("mark")(mark)
+
+
 @session_app.command("verify")
 def session_verify(
     folder: Annotated[
@@ -239,6 +246,68 @@ def rules_check(
         f"{len(rule_set.recipients)} recipients, {len(rule_set.checks)} checks "
         f"in {len(rule_set.files)} files; sha256 {rule_set.sha256[:12]}"
     )
+
+
+@app.command()
+def doctor(
+    interface: Annotated[
+        str | None,
+        typer.Option(
+            "--interface",
+            "-i",
+            help="The hotspot interface the toy joins (e.g. wlan0), checked to "
+            "exist and be up. Default: no interface is checked.",
+            show_default=False,
+        ),
+    ] = None,
+    features: Annotated[
+        list[Feature] | None,
+        typer.Option(
+            "--for",
+            help="Only require the checks this part of a capture needs. May be "
+            "given more than once. Default: every part.",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: Verbose = 0,
+) -> None:
+    """Check that this machine can capture a toy, changing nothing.
+
+    Checks the privileges, the interface, libpcap, mitmdump and its CA, the
+    WireGuard port, iptables, D-Bus, BlueZ and a powered Bluetooth adapter,
+    and prints a table with the fix for each problem. Exits with 7 when a
+    check needed by the parts chosen with --for fails, 0 otherwise.
+    """
+    from toyaudit.capture.doctor import DoctorSettings, run_doctor
+
+    _configure_logging(verbose)
+    report = run_doctor(DoctorSettings(interface=interface))
+    wanted = tuple(features or Feature)
+    Console(highlight=False).print(_doctor_table(report, wanted))
+    if not report.passed(wanted):
+        raise typer.Exit(ExitCode.CAPTURE)
+
+
+def _doctor_table(report: DoctorReport, wanted: tuple[Feature, ...]) -> object:
+    """One row per check: what it found, who needs it, and the fix."""
+    from rich.table import Table
+
+    table = Table("check", "status", "needed for", "found", "fix")
+    for check in report.checks:
+        needed = set(check.required_for) & set(wanted)
+        if check.ok:
+            status = "[yellow]warning[/]" if check.warning else "[green]ok[/]"
+        else:
+            status = "[bold red]FAILED[/]" if needed else "[dim]failed[/]"
+        show_fix = not check.ok or check.warning
+        table.add_row(
+            escape(check.name),
+            status,
+            ", ".join(feature.value for feature in check.required_for) or "-",
+            escape(check.detail),
+            escape(check.fix()) if show_fix else "",
+        )
+    return table
 
 
 def _configure_logging(verbose: int) -> None:

@@ -1,0 +1,199 @@
+"""End to end: a simulated toy captured by ``toyaudit capture``, then audited.
+
+The lab (tests/lab) runs a toy and its cloud in network namespaces. The
+capture runs as a user would run it, as a separate ``toyaudit capture``
+process: real scapy sniffing on the hotspot interface, real mitmdump in
+transparent mode behind real iptables rules. The session it seals is then
+audited by ``toyaudit audit`` and the findings are checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.lab import Lab
+from toyaudit.session.folder import load_session
+
+PERSONA = Path(__file__).parents[2] / "captures" / "demo-plushbear" / "persona.yaml"
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    with Lab() as running:
+        yield running
+
+
+def _toyaudit(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "toyaudit", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _start_capture(lab: Lab, folder: Path, log: Path) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "toyaudit", "capture", str(folder),
+        "--interface", lab.hotspot_interface, "--toy", lab.toy_mac,
+        "--proxy", "transparent", "--proxy-port", "18080",
+        "--proxy-set", f"ssl_verify_upstream_trusted_ca={lab.ca_path}",
+        "--persona", str(PERSONA), "--toy-name", "Bramble the Talking Bear",
+        "--vendor", "PlushPal Toys Ltd", "--vendor-domain", "plushpal.example",
+    ]  # fmt: skip
+    with log.open("wb") as log_file:
+        capture = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+    _wait_until_recording(folder, capture, log)
+    return capture
+
+
+def _wait_until_recording(
+    folder: Path, capture: subprocess.Popen[bytes], log: Path
+) -> None:
+    """session.yaml lists the recorders once every one of them has started."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert capture.poll() is None, f"capture exited early:\n{log.read_text()}"
+        try:
+            recorders = _session_yaml(folder)["capture"]["recorders"]
+        except (OSError, KeyError, TypeError):
+            recorders = {}
+        if {"packets", "proxy"} <= set(recorders or {}):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"capture never started recording:\n{log.read_text()}")
+
+
+def _session_yaml(folder: Path) -> Any:
+    return yaml.safe_load((folder / "session.yaml").read_text())
+
+
+def _nat_rules() -> str:
+    listing = subprocess.run(
+        ["iptables", "-t", "nat", "-S"], capture_output=True, text=True, check=True
+    )
+    return listing.stdout
+
+
+def _audit(folder: Path, out: Path) -> dict[str, Any]:
+    audit = _toyaudit("audit", str(folder), "--out", str(out))
+    assert audit.returncode in (0, 6), audit.stderr
+    findings = json.loads((out / "findings.json").read_text())
+    assert isinstance(findings, dict)
+    return findings
+
+
+def _check_subjects(findings: dict[str, Any], check: str) -> set[str]:
+    return {entry["subject"] for entry in findings["checks"] if entry["check"] == check}
+
+
+def test_capture_of_simulated_toy_finds_interception_and_plaintext(
+    lab: Lab, tmp_path: Path
+) -> None:
+    folder = tmp_path / "bramble"
+    capture = _start_capture(lab, folder, tmp_path / "capture.log")
+    try:
+        assert _toyaudit("mark", str(folder), "setup").returncode == 0
+        summary = lab.run_toy(timeout=60)
+        assert _toyaudit("mark", str(folder), "setup done").returncode == 0
+        time.sleep(1.0)
+        assert _toyaudit("mark", str(folder), "end").returncode == 0
+        assert capture.wait(timeout=60) == 0, (tmp_path / "capture.log").read_text()
+    finally:
+        if capture.poll() is None:
+            capture.kill()
+
+    # the toy worked through the capture: careless steps decrypted, the
+    # careful one refused our certificate and was then passed through
+    assert summary.ok, summary
+    assert summary.step("stories").attempts == ("certificate-rejected", "answered")
+    assert "toyaudit:" not in _nat_rules()
+
+    session = load_session(folder)
+    assert [phase.name for phase in session.phases] == ["pre-setup", "setup", "play"]
+    assert not any("incomplete" in note for note in session.notes)
+    assert {"traffic.pcapng", "flows.mitm", "tls-verdicts.jsonl", "keylog.txt"} <= set(
+        session.evidence
+    )
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+    findings = _audit(folder, tmp_path / "report")
+    accepted = _check_subjects(findings, "tls-interception-accepted")
+    assert summary.step("profile").host in accepted
+    assert summary.step("telemetry").host in accepted
+    assert summary.step("stories").host in _check_subjects(
+        findings, "tls-interception-rejected"
+    )
+    assert summary.step("stories").host not in accepted
+    assert _check_subjects(findings, "plaintext-personal-data")
+    assert _check_subjects(findings, "plaintext-credentials")
+    categories = {finding["category"]["id"] for finding in findings["findings"]}
+    assert {
+        "child-name",
+        "child-birthdate",
+        "precise-location",
+        "voice-recording",
+    } <= categories
+
+
+def test_capture_sigterm_keeps_everything_and_undoes_network(
+    lab: Lab, tmp_path: Path
+) -> None:
+    folder = tmp_path / "bramble"
+    capture = _start_capture(lab, folder, tmp_path / "capture.log")
+    try:
+        lab.run_toy(timeout=60)
+        time.sleep(1.0)
+        capture.send_signal(signal.SIGTERM)
+        assert capture.wait(timeout=60) == 6
+    finally:
+        if capture.poll() is None:
+            capture.kill()
+
+    assert "toyaudit:" not in _nat_rules()
+    described = _session_yaml(folder)["capture"]
+    assert described["complete"] is False
+    assert described["incomplete_reason"] == "interrupted by SIGTERM"
+    assert described["recorders"]["packets"]["packets"] > 0
+    session = load_session(folder)
+    assert any(
+        "capture is incomplete (interrupted by SIGTERM)" in n for n in session.notes
+    )
+    findings = _audit(folder, tmp_path / "report")
+    assert findings["findings"], "the incomplete session must still be audited"
+
+
+def test_capture_ends_incomplete_when_mitmdump_crashes(
+    lab: Lab, tmp_path: Path
+) -> None:
+    folder = tmp_path / "bramble"
+    capture = _start_capture(lab, folder, tmp_path / "capture.log")
+    try:
+        mitmdump = subprocess.run(
+            ["pgrep", "-f", f"toyaudit_dir={folder}"], capture_output=True, text=True
+        )
+        pids = [int(pid) for pid in mitmdump.stdout.split()]
+        assert len(pids) == 1, mitmdump.stdout
+        os.kill(pids[0], signal.SIGKILL)
+        assert capture.wait(timeout=60) == 6
+    finally:
+        if capture.poll() is None:
+            capture.kill()
+
+    assert "toyaudit:" not in _nat_rules()
+    described = _session_yaml(folder)["capture"]
+    assert described["complete"] is False
+    assert described["incomplete_reason"].startswith("proxy recorder stopped: mitmdump")
+    load_session(folder)  # sealed: the manifest verifies

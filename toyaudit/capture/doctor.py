@@ -1,0 +1,454 @@
+"""``toyaudit doctor``: check that this machine can capture, before a capture.
+
+Each probe looks at one thing a capture needs (a privilege, the hotspot
+interface, libpcap, mitmdump, the proxy's CA, a free WireGuard port,
+iptables, the D-Bus system bus, BlueZ and a powered Bluetooth adapter) and
+returns a :class:`Check`: what it found, which capture features need it,
+and how to fix it on Linux and on macOS. Every probe takes its inputs
+(paths, executables, bus address) as arguments, so tests provoke the real
+failures. A probe that breaks is itself reported as a failed check:
+:func:`run_doctor` never raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import errno
+import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+logger = logging.getLogger(__name__)
+
+CAP_NET_ADMIN = 12
+CAP_NET_RAW = 13
+"""Capability bit numbers (linux/capability.h)."""
+DEFAULT_CONFDIR = Path.home() / ".local" / "share" / "toyaudit" / "mitmproxy"
+"""Where captures keep mitmproxy's CA unless told otherwise."""
+CA_CERT_FILE = "mitmproxy-ca-cert.pem"
+DEFAULT_SYSTEM_BUS = "unix:path=/var/run/dbus/system_bus_socket"
+WIREGUARD_PORT = 51820
+MITMPROXY_MINIMUM = (11, 0)
+"""Oldest mitmproxy the capture's addon is tested with."""
+_SUDO = "run toyaudit with sudo"
+
+
+class Feature(StrEnum):
+    """A part of a capture that a check can be needed for."""
+
+    PACKETS = "packets"
+    PROXY = "proxy"
+    BLE = "ble"
+    TRANSPARENT = "transparent"
+    WIREGUARD = "wireguard"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The outcome of one probe."""
+
+    name: str
+    """What was checked, e.g. ``packet capture privilege``."""
+    ok: bool
+    """True when the capture features listed can rely on it."""
+    required_for: tuple[Feature, ...]
+    """Features that need this; empty for a check that only informs."""
+    detail: str
+    """What was found, one line."""
+    fix_linux: str = ""
+    """What to do on Linux when it is not ok (or is a warning)."""
+    fix_macos: str = ""
+    """What to do on macOS."""
+    warning: bool = False
+    """Ok, but worth the user's attention (e.g. a CA not created yet)."""
+
+    def fix(self, platform: str = sys.platform) -> str:
+        """The fix for ``platform``."""
+        return self.fix_macos if platform == "darwin" else self.fix_linux
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorReport:
+    """Every check, in the order they ran."""
+
+    checks: tuple[Check, ...]
+
+    def failures(self, features: Iterable[Feature] = tuple(Feature)) -> list[Check]:
+        """Failed checks needed by any of ``features``."""
+        wanted = set(features)
+        return [c for c in self.checks if not c.ok and wanted & set(c.required_for)]
+
+    def passed(self, features: Iterable[Feature] = tuple(Feature)) -> bool:
+        """True when every check needed by ``features`` is ok."""
+        return not self.failures(features)
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorSettings:
+    """Where each probe looks; the defaults are the real machine's."""
+
+    interface: str | None = None
+    status_path: Path = Path("/proc/self/status")
+    sys_class_net: Path = Path("/sys/class/net")
+    proc_sys: Path = Path("/proc/sys")
+    pcap_library: str = "pcap"
+    mitmdump: str = "mitmdump"
+    confdir: Path = DEFAULT_CONFDIR
+    wireguard_port: int = WIREGUARD_PORT
+    iptables: str = "iptables"
+    system_bus: str | None = None
+    """D-Bus address; ``None``: $DBUS_SYSTEM_BUS_ADDRESS or the standard socket."""
+    bus_timeout: float = 2.0
+    platform: str = sys.platform
+
+
+def run_doctor(settings: DoctorSettings | None = None) -> DoctorReport:
+    """Run every probe; never raises. Call it from synchronous code."""
+    given = settings or DoctorSettings()
+    packets, transparent = (Feature.PACKETS,), (Feature.TRANSPARENT,)
+    status, platform = given.status_path, given.platform
+    checks = [
+        *_guarded(packets, check_capture_privilege, status, platform),
+        *_guarded(transparent, check_admin_privilege, status, platform),
+        *_guarded(packets, _interface_checks, given),
+        *_guarded(packets, check_libpcap, given.pcap_library),
+        *_guarded((Feature.PROXY,), check_mitmdump, given.mitmdump),
+        *_guarded((Feature.PROXY,), check_ca, given.confdir),
+        *_guarded((Feature.WIREGUARD,), check_wireguard_port, given.wireguard_port),
+        *_guarded(transparent, check_iptables, given.iptables, platform),
+        *_guarded((), check_forwarding, given.proc_sys),
+        *_guarded((Feature.BLE,), _bluetooth_checks, given),
+    ]
+    return DoctorReport(tuple(checks))
+
+
+def _guarded(
+    needs: tuple[Feature, ...], probe: Callable[..., Check | list[Check]], *args: Any
+) -> list[Check]:
+    """Run one probe; a probe that raises becomes a failed check."""
+    try:
+        outcome = probe(*args)
+    except Exception as error:  # a broken probe is reported, never raised
+        logger.debug("probe %s failed", probe.__name__, exc_info=True)
+        name = probe.__name__.removeprefix("check_").strip("_").replace("_", " ")
+        detail = f"the check itself failed: {type(error).__name__}: {error}"
+        return [Check(name, False, needs, detail)]
+    return outcome if isinstance(outcome, list) else [outcome]
+
+
+def _interface_checks(settings: DoctorSettings) -> list[Check]:
+    if settings.interface is None:
+        return []
+    return [check_interface(settings.interface, settings.sys_class_net)]
+
+
+def _bluetooth_checks(settings: DoctorSettings) -> list[Check]:
+    if settings.platform != "linux":
+        # TODO: check CoreBluetooth's permission for the terminal on macOS;
+        # until then a denied permission only shows when the scan starts.
+        return []
+    address = system_bus_address(settings.system_bus)
+    bus = check_system_bus(address)
+    if not bus.ok:
+        skipped = "not checked: no D-Bus system bus"
+        return [bus, _bluez_check(False, skipped), _adapter_check(None, skipped)]
+    return [bus, *check_bluez(address, settings.bus_timeout)]
+
+
+def _capabilities(status_path: Path) -> int:
+    """The effective capability set of the process ``status_path`` describes."""
+    status = status_path.read_text(encoding="ascii")
+    found = re.search(r"^CapEff:\s*([0-9a-fA-F]+)$", status, re.MULTILINE)
+    if found is None:
+        raise ValueError(f"no CapEff line in {status_path}")
+    return int(found.group(1), 16)
+
+
+def check_capture_privilege(status_path: Path, platform: str = sys.platform) -> Check:
+    """Can this process open raw packet sockets (root or CAP_NET_RAW)?"""
+    name, needs = "packet capture privilege", (Feature.PACKETS,)
+    fix_macos = f"{_SUDO}, or install Wireshark's ChmodBPF to open /dev/bpf*"
+    if platform != "linux":
+        ok = os.geteuid() == 0
+        return Check(name, ok, needs, "root" if ok else "not root", "", fix_macos)
+    if _capabilities(status_path) >> CAP_NET_RAW & 1:
+        return Check(name, True, needs, "CAP_NET_RAW in the effective set")
+    fix = (
+        f"{_SUDO}; or grant cap_net_raw+eip with setcap to a private copy of "
+        "the Python interpreter only (every script it runs gets the right)"
+    )
+    return Check(name, False, needs, "CAP_NET_RAW missing", fix, fix_macos)
+
+
+def check_admin_privilege(status_path: Path, platform: str = sys.platform) -> Check:
+    """Can this process change sysctls and the firewall (CAP_NET_ADMIN)?"""
+    name, needs = "network admin privilege", (Feature.TRANSPARENT,)
+    if platform != "linux":
+        ok = os.geteuid() == 0
+        return Check(name, ok, needs, "root" if ok else "not root", "", _SUDO)
+    if _capabilities(status_path) >> CAP_NET_ADMIN & 1:
+        return Check(name, True, needs, "CAP_NET_ADMIN in the effective set")
+    fix = f"{_SUDO}: transparent mode changes iptables and sysctls"
+    return Check(name, False, needs, "CAP_NET_ADMIN missing", fix, _SUDO)
+
+
+def check_interface(interface: str, sys_class_net: Path) -> Check:
+    """Does the interface exist and is it up (Linux: from /sys/class/net)?"""
+    name, needs = f"interface {interface}", (Feature.PACKETS,)
+    fix = "list interfaces with 'ip link'; start the hotspot first"
+    fix_macos = "list interfaces with 'ifconfig'; Internet Sharing makes bridge100"
+    folder = sys_class_net / interface
+    if not folder.is_dir():
+        return Check(name, False, needs, "does not exist", fix, fix_macos)
+    flags = int((folder / "flags").read_text(encoding="ascii"), 16)
+    if not flags & 0x1:  # IFF_UP, linux/if.h
+        return Check(name, False, needs, "is down", f"ip link set {interface} up")
+    state = (folder / "operstate").read_text(encoding="ascii").strip()
+    if state in ("down", "lowerlayerdown", "dormant"):
+        detail = f"up, but no link ({state}): nothing connected yet?"
+        return Check(name, True, needs, detail, fix, fix_macos, warning=True)
+    return Check(name, True, needs, f"up ({state})")
+
+
+def check_libpcap(library: str = "pcap") -> Check:
+    """Can libpcap be loaded the way scapy loads it to compile BPF filters?
+
+    scapy 2.8 (``scapy.libs.winpcapy``) finds it with
+    ``ctypes.util.find_library("pcap")`` and loads it with ``ctypes.CDLL``.
+    """
+    name, needs = "libpcap", (Feature.PACKETS,)
+    fix = "apt-get install libpcap0.8 (Fedora: dnf install libpcap)"
+    fix_macos = "libpcap ships with macOS; reinstall the Command Line Tools"
+    path = ctypes.util.find_library(library)
+    if path is None:
+        return Check(name, False, needs, f"lib{library} not found", fix, fix_macos)
+    try:
+        ctypes.CDLL(path).pcap_compile  # noqa: B018  (the symbol must exist)
+    except (OSError, AttributeError) as error:
+        return Check(name, False, needs, f"{path}: {error}", fix, fix_macos)
+    return Check(name, True, needs, f"{path} loads")
+
+
+def find_mitmdump(executable: str = "mitmdump") -> str | None:
+    """Locate mitmdump: a path, PATH, or beside this Python (a venv's bin)."""
+    if os.sep in executable:
+        return executable if os.access(executable, os.X_OK) else None
+    found = shutil.which(executable)
+    if found is not None:
+        return found
+    beside = Path(sys.executable).parent / executable
+    return str(beside) if os.access(beside, os.X_OK) else None
+
+
+def check_mitmdump(executable: str = "mitmdump") -> Check:
+    """Is mitmdump there and recent enough? Runs ``mitmdump --version``."""
+    name, needs = "mitmdump", (Feature.PROXY,)
+    fix = "pip install 'mitmproxy>=11' in toyaudit's environment (or pipx)"
+    fix_macos = "pip install 'mitmproxy>=11', or brew install mitmproxy"
+    path = find_mitmdump(executable)
+    if path is None:
+        return Check(name, False, needs, f"{executable} not found", fix, fix_macos)
+    version = subprocess.run(  # noqa: S603 (argument list, no shell)
+        [path, "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    found = re.search(r"Mitmproxy:\s*((\d+)\.(\d+)\S*)", version.stdout)
+    if version.returncode != 0 or found is None:
+        detail = f"{path} --version failed (exit {version.returncode})"
+        return Check(name, False, needs, detail, fix, fix_macos)
+    release = found.group(1)
+    if (int(found.group(2)), int(found.group(3))) < MITMPROXY_MINIMUM:
+        detail = f"mitmproxy {release} is older than 11.0"
+        return Check(name, False, needs, detail, fix, fix_macos)
+    return Check(name, True, needs, f"mitmproxy {release} at {path}")
+
+
+def check_ca(confdir: Path = DEFAULT_CONFDIR) -> Check:
+    """Is mitmproxy's CA in the confdir? Absent is only a warning."""
+    name, needs = "mitmproxy CA", (Feature.PROXY,)
+    cert = confdir / CA_CERT_FILE
+    if not cert.exists():
+        detail = f"{cert} not created yet: the first capture creates it"
+        hint = "nothing to do; install it on the phone only to audit the app"
+        return Check(name, True, needs, detail, hint, hint, warning=True)
+    try:
+        cert.read_bytes()
+    except OSError as error:
+        fix = f"make {cert} readable by the user who captures ({error.strerror})"
+        return Check(name, False, needs, f"{cert} unreadable", fix, fix)
+    return Check(name, True, needs, str(cert))
+
+
+def check_wireguard_port(port: int = WIREGUARD_PORT) -> Check:
+    """Is the UDP port mitmproxy's WireGuard server listens on free?
+
+    mitmproxy 11's WireGuard mode runs in user space (mitmproxy_rs), so the
+    kernel needs no WireGuard module: capture-notes §1.5 ran it on a kernel
+    without one. Only the port matters.
+    """
+    name, needs = f"WireGuard port {port}/udp", (Feature.WIREGUARD,)
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.bind(("0.0.0.0", port))  # noqa: S104 (mitmproxy binds all addresses)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        fix = f"stop what uses it (ss -ulpn 'sport = :{port}' names it)"
+        fix_macos = f"stop what uses it (lsof -nP -iUDP:{port} names it)"
+        return Check(name, False, needs, "in use by another program", fix, fix_macos)
+    finally:
+        probe.close()
+    return Check(name, True, needs, "free")
+
+
+def check_iptables(executable: str = "iptables", platform: str = sys.platform) -> Check:
+    """Can iptables list the nat table (installed and permitted)?"""
+    name, needs = "iptables", (Feature.TRANSPARENT,)
+    if platform != "linux":
+        fix = "use WireGuard mode; transparent mode needs pf, not implemented yet"
+        return Check(name, False, needs, f"not used on {platform}", fix, fix)
+    path = shutil.which(executable)
+    if path is None:
+        fix = "apt-get install iptables (and make sure /usr/sbin is on PATH)"
+        return Check(name, False, needs, f"{executable} not found", fix)
+    listing = subprocess.run(  # noqa: S603 (argument list, no shell)
+        [path, "-w", "-t", "nat", "-S", "PREROUTING"],
+        capture_output=True,
+        text=True,
+        timeout=15,
+        check=False,
+    )
+    if listing.returncode != 0:
+        lines = listing.stderr.strip().splitlines() or ["no message"]
+        fix = f"{_SUDO}; or load NAT support: modprobe nft_chain_nat nft_redir"
+        return Check(name, False, needs, f"{path}: {lines[-1]}", fix)
+    return Check(name, True, needs, f"{path} can change the nat table")
+
+
+def check_forwarding(proc_sys: Path = Path("/proc/sys")) -> Check:
+    """Report IPv4 forwarding; transparent mode switches it on by itself."""
+    state = (proc_sys / "net/ipv4/ip_forward").read_text(encoding="ascii").strip()
+    if state == "1":
+        return Check("IP forwarding", True, (), "on")
+    detail = "off; transparent mode turns it on during a capture, then restores it"
+    return Check("IP forwarding", True, (), detail)
+
+
+def system_bus_address(given: str | None = None) -> str:
+    """The D-Bus system bus address: given, from the environment, or standard."""
+    return given or os.environ.get("DBUS_SYSTEM_BUS_ADDRESS") or DEFAULT_SYSTEM_BUS
+
+
+def _unix_socket_path(address: str) -> str | None:
+    """The socket path of the first ``unix:`` address (abstract ones start \\0)."""
+    for one in address.split(";"):
+        transport, _, params = one.partition(":")
+        if transport != "unix":
+            continue
+        keys = dict(part.partition("=")[::2] for part in params.split(","))
+        if "path" in keys:
+            return unquote(keys["path"])
+        if "abstract" in keys:
+            return "\0" + unquote(keys["abstract"])
+    return None
+
+
+def check_system_bus(address: str) -> Check:
+    """Can we connect to the D-Bus system bus socket (BlueZ lives there)?"""
+    name, needs = "D-Bus system bus", (Feature.BLE,)
+    fix = "start D-Bus: systemctl start dbus (containers: apt-get install dbus)"
+    path = _unix_socket_path(address)
+    if path is None:
+        return Check(name, False, needs, f"no unix socket in {address}", fix)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except OSError as error:
+            detail = f"cannot connect to {path.lstrip(chr(0))}: {error.strerror}"
+            return Check(name, False, needs, detail, fix)
+    return Check(name, True, needs, f"reachable at {path.lstrip(chr(0))}")
+
+
+def check_bluez(address: str, timeout: float = 2.0) -> list[Check]:
+    """Is BlueZ (``org.bluez``) on the bus, with a powered adapter?
+
+    Returns two checks: BlueZ, then the adapter.
+    """
+    try:
+        owner, adapters = asyncio.run(_ask_bluez(address, timeout))
+    except Exception as error:  # whatever the bus does wrong is the finding
+        detail = f"no answer from the bus: {type(error).__name__} {error}".strip()
+        return [_bluez_check(False, detail), _adapter_check(None, "not checked")]
+    if owner is None:
+        detail = "org.bluez is not on the system bus"
+        return [_bluez_check(False, detail), _adapter_check(None, "not checked")]
+    return [_bluez_check(True, f"running ({owner})"), _adapter_check(adapters, "")]
+
+
+def _bluez_check(ok: bool, detail: str) -> Check:
+    fix = "apt-get install bluez; systemctl start bluetooth"
+    return Check("BlueZ", ok, (Feature.BLE,), detail, "" if ok else fix)
+
+
+def _adapter_check(adapters: dict[str, bool] | None, detail: str) -> Check:
+    name, needs = "Bluetooth adapter", (Feature.BLE,)
+    fix = "plug in an adapter; rfkill unblock bluetooth; bluetoothctl power on"
+    fix_macos = "turn Bluetooth on in System Settings"
+    if not adapters:
+        found = detail or "no adapter known to BlueZ"
+        return Check(name, False, needs, found, fix, fix_macos)
+    powered = [path.rsplit("/", 1)[-1] for path, on in sorted(adapters.items()) if on]
+    if not powered:
+        return Check(name, False, needs, "powered off", fix, fix_macos)
+    return Check(name, True, needs, f"{', '.join(powered)} powered")
+
+
+async def _ask_bluez(
+    address: str, timeout: float
+) -> tuple[str | None, dict[str, bool]]:
+    """Return org.bluez's unique name (None if absent) and adapter → powered."""
+    from dbus_fast import BusType, Message, MessageType
+    from dbus_fast.aio import MessageBus
+
+    bus = MessageBus(bus_address=address, bus_type=BusType.SYSTEM)
+    ask = "org.freedesktop.DBus"
+    try:
+        await asyncio.wait_for(bus.connect(), timeout)
+        owner = await asyncio.wait_for(bus.call(Message(
+            destination=ask, path="/org/freedesktop/DBus", interface=ask,
+            member="GetNameOwner", signature="s", body=["org.bluez"],
+        )), timeout)  # fmt: skip
+        if owner.message_type == MessageType.ERROR:
+            return None, {}
+        objects = await asyncio.wait_for(bus.call(Message(
+            destination="org.bluez", path="/",
+            interface=f"{ask}.ObjectManager", member="GetManagedObjects",
+        )), timeout)  # fmt: skip
+        if objects.message_type == MessageType.ERROR:
+            raise ValueError(f"GetManagedObjects: {objects.error_name}")
+        return str(owner.body[0]), _adapters(objects.body[0])
+    finally:
+        bus.disconnect()
+
+
+def _adapters(objects: dict[str, dict[str, dict[str, Any]]]) -> dict[str, bool]:
+    """Adapter object paths → Powered, from BlueZ's managed objects."""
+    adapters: dict[str, bool] = {}
+    for path, interfaces in objects.items():
+        adapter = interfaces.get("org.bluez.Adapter1")
+        if adapter is not None:
+            powered = adapter.get("Powered")
+            adapters[path] = bool(getattr(powered, "value", False))
+    return adapters
