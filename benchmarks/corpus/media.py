@@ -83,11 +83,55 @@ def m4a(rng: random.Random) -> bytes:
     return _ftyp(b"M4A ", b"M4A isommp42") + _box(b"mdat", rng.randbytes(900))
 
 
-def webm(rng: random.Random) -> bytes:
-    """A Matroska/WebM EBML header (RFC 9559) with DocType 'webm', then noise."""
-    doctype = b"\x42\x82\x84webm"
-    header = b"\x1a\x45\xdf\xa3" + bytes([0x80 | len(doctype)]) + doctype
-    return header + b"\x18\x53\x80\x67" + rng.randbytes(1100)
+def _element(element_id: bytes, body: bytes) -> bytes:
+    """An EBML element (RFC 8794 section 4): its id, a one-byte size, its body."""
+    return element_id + bytes([0x80 | len(body)]) + body
+
+
+def _webm(rng: random.Random, track_type: int, codec: bytes, settings: bytes) -> bytes:
+    """A WebM file (RFC 9559) as a recorder writes it: EBML header, then a
+    Segment of unknown size holding Info, Tracks with one track, and a
+    Cluster of noise. A reader learns what it holds from the Tracks element:
+    TrackType (1 video, 2 audio) and CodecID (section 5.1.4.1.4)."""
+    header = _element(
+        b"\x1a\x45\xdf\xa3",
+        _element(b"\x42\x86", b"\x01") + _element(b"\x42\x82", b"webm"),
+    )
+    info = _element(
+        b"\x15\x49\xa9\x66",
+        _element(b"\x2a\xd7\xb1", b"\x0f\x42\x40")
+        + _element(b"\x4d\x80", b"ToyRecorder"),
+    )
+    entry = (
+        _element(b"\xd7", b"\x01")
+        + _element(b"\x73\xc5", rng.randbytes(4))
+        + _element(b"\x83", bytes([track_type]))
+        + _element(b"\x86", codec)
+        + settings
+    )
+    tracks = _element(b"\x16\x54\xae\x6b", _element(b"\xae", entry))
+    segment = b"\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff"
+    cluster = b"\x1f\x43\xb6\x75\x01\xff\xff\xff\xff\xff\xff\xff"
+    return header + segment + info + tracks + cluster + rng.randbytes(1100)
+
+
+def webm_audio(rng: random.Random) -> bytes:
+    """A WebM recording with one Opus audio track, 48 kHz mono."""
+    audio = _element(
+        b"\xe1",
+        _element(b"\xb5", struct.pack(">f", 48000.0)) + _element(b"\x9f", b"\x01"),
+    )
+    return _webm(rng, 2, b"A_OPUS", audio)
+
+
+def webm_video(rng: random.Random) -> bytes:
+    """A WebM video with one VP8 video track, 640x480."""
+    video = _element(
+        b"\xe0",
+        _element(b"\xb0", struct.pack(">H", 640))
+        + _element(b"\xba", struct.pack(">H", 480)),
+    )
+    return _webm(rng, 1, b"V_VP8", video)
 
 
 def jpeg(rng: random.Random) -> bytes:
@@ -134,7 +178,7 @@ AUDIO = (
     MediaKind("FLAC", "audio/flac", "flac", "voice-recording", flac),
     MediaKind("AAC", "audio/aac", "aac", "voice-recording", aac),
     MediaKind("M4A", "audio/mp4", "m4a", "voice-recording", m4a),
-    MediaKind("WebM audio", "audio/webm", "webm", "voice-recording", webm),
+    MediaKind("WebM audio", "audio/webm", "webm", "voice-recording", webm_audio),
 )
 """Recordings a toy's microphone produces."""
 
@@ -145,7 +189,7 @@ PICTURES = (
     MediaKind("GIF", "image/gif", "gif", "image", gif),
     MediaKind("WebP", "image/webp", "webp", "image", webp),
     MediaKind("MP4 video", "video/mp4", "mp4", "image", mp4),
-    MediaKind("WebM video", "video/webm", "webm", "image", webm),
+    MediaKind("WebM video", "video/webm", "webm", "image", webm_video),
 )
 """Photos and videos a toy's camera (or the app) produces; video counts as
 ``image``, whose label in rules/categories.yaml is "photos or videos"."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from benchmarks.corpus import encode
 from benchmarks.corpus.encode import compact_json, json_bytes, lower, plain
 from benchmarks.corpus.family import text_token
-from benchmarks.corpus.media import mp3, ogg_opus, webm
+from benchmarks.corpus.media import mp3, ogg_opus, webm_audio
 from benchmarks.corpus.network import Network, PacketCapture
 from benchmarks.corpus.toybase import START, ToyCapture, decoy, pii, render_json
 from toyaudit import synth
@@ -257,7 +257,7 @@ def _voice(toy: ToyCapture, ogg: bool) -> Frame:
     toy.book.media(
         message, "voice-recording", media_type, "websocket", "WebSocket binary message"
     )
-    audio = ogg_opus(toy.rng) if ogg else webm(toy.rng)
+    audio = ogg_opus(toy.rng) if ogg else webm_audio(toy.rng)
     return audio, False, message, True
 
 

@@ -8,6 +8,7 @@ the classifier scores today is deliberately not asserted: it is a measurement.
 from __future__ import annotations
 
 import json
+import random
 import struct
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from benchmarks.corpus.labels import (
     load_labels,
     validate_labels,
 )
+from benchmarks.corpus.media import webm_audio, webm_video
 from benchmarks.scoring import Flag, Tally, score
 from toyaudit.classify import RuleSet, default_rules_dir, load_rules
 from toyaudit.session import open_evidence
@@ -345,3 +347,13 @@ def test_tally_f1_is_zero_when_nothing_planted_was_found() -> None:
     missed = Tally("child-gender", 0, 0, 3)
     assert (missed.precision, missed.recall, missed.f1) == (None, 0.0, 0.0)
     assert Tally("x", 4, 0, 1).f1 == pytest.approx(2 * 1.0 * 0.8 / 1.8)
+
+
+def test_media_webm_audio_and_video_name_their_tracks() -> None:
+    seeded = random.Random(3)  # noqa: S311 - test bytes, not a secret
+    audio, video = webm_audio(seeded), webm_video(seeded)
+    ebml = bytes.fromhex("1A45DFA3")
+    # TrackType (0x83) 2 and CodecID (0x86) A_OPUS; TrackType 1 and V_VP8.
+    assert audio.startswith(ebml) and b"\x83\x81\x02\x86\x86A_OPUS" in audio[:200]
+    assert video.startswith(ebml) and b"\x83\x81\x01\x86\x85V_VP8" in video[:200]
+    assert b"V_" not in audio[:200]

@@ -140,3 +140,16 @@ def classifier_for(shipped_rules: RuleSet) -> ClassifierFactory:
         return Classifier(shipped_rules, make_session({**PERSONA, **extra}))
 
     return build
+
+
+RulesClassifierFactory = Callable[[RuleSet], Classifier]
+
+
+@pytest.fixture
+def classifier_with() -> RulesClassifierFactory:
+    """Build a classifier for the standard test persona under other rules."""
+
+    def build(rules: RuleSet) -> Classifier:
+        return Classifier(rules, make_session())
+
+    return build

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from toyaudit.classify import default_rules_dir, load_rules
 from toyaudit.classify.decoders import Field
-from toyaudit.classify.detectors import Detector, Example
+from toyaudit.classify.detectors import (
+    ContentMatcher,
+    Detector,
+    Example,
+    MagicSignature,
+    strongest_magic,
+)
+from toyaudit.classify.fields import textual_type
 from toyaudit.classify.records import Method
+from toyaudit.errors import RulesError
 
 _RULES = load_rules([default_rules_dir()])
 _CASES = [
@@ -19,7 +29,21 @@ _CASES = [
 
 def _detects(detector: Detector, example: Example) -> bool:
     if detector.content is not None:
-        return detector.content.identify(example.content_type, example.body) is not None
+        declared = example.content_type
+        if detector.content.identify(declared, b"") is not None:
+            return True
+        if textual_type(declared) or any(
+            rule.content.identify(declared, b"")
+            for rule in _RULES.detectors
+            if rule.content
+        ):
+            return False
+        # Magic: the most specific signature of all content rules decides.
+        candidates = [
+            (rule, rule.content.magic) for rule in _RULES.detectors if rule.content
+        ]
+        winners = strongest_magic(candidates, example.body)
+        return any(rule is detector for rule, _ in winners)
     field = Field(example.part, example.key, "example", (), example.value)
     return bool(detector.hits(field, _RULES.decoding.ignored_values))
 
@@ -171,3 +195,77 @@ def test_detector_content_names_each_format_by_its_magic(
         and (kind := detector.content.identify("application/octet-stream", body))
     ]
     assert found == [(category, name)]
+
+
+_EBML = bytes.fromhex("1A45DFA3")
+_FULL = b"\xff" * 4
+
+
+def test_detector_magic_contains_looks_within_its_window() -> None:
+    signature = MagicSignature("clip", ((0, _EBML, _FULL),), (b"V_VP8", b"V_AV1"), 64)
+    assert signature.matches(_EBML + bytes(20) + b"V_AV1")
+    assert not signature.matches(_EBML + bytes(20))  # no codec named
+    assert not signature.matches(_EBML + bytes(60) + b"V_VP8")  # past 64 bytes
+    assert not signature.matches(b"\x00" + _EBML[1:] + b"V_VP8")  # magic first
+    assert (signature.fixed_bits, signature.strength) == (32, 72)
+
+
+def test_detector_content_identify_takes_the_strongest_signature() -> None:
+    matcher = ContentMatcher(
+        (),
+        (
+            MagicSignature("any Matroska", ((0, _EBML, _FULL),)),
+            MagicSignature("a video", ((0, _EBML, _FULL),), (b"V_VP9",)),
+        ),
+    )
+    assert matcher.identify("", _EBML + b"..V_VP9..") == "a video"
+    assert matcher.identify("", _EBML + b"..A_OPUS..") == "any Matroska"
+
+
+@pytest.mark.parametrize(
+    ("tracks", "category", "name"),
+    [
+        (b"\x83\x81\x01\x86\x85V_VP8", "image", "WebM/Matroska video"),
+        (b"\x83\x81\x01\x86\x85V_AV1\x83\x81\x02\x86\x86A_OPUS", "image",
+         "WebM/Matroska video"),
+        (b"\x83\x81\x02\x86\x86A_OPUS", "voice-recording", "WebM/Matroska recording"),
+        (b"", "voice-recording", "WebM/Matroska recording"),
+    ],
+)  # fmt: skip
+def test_detector_webm_naming_a_video_track_is_a_video(
+    tracks: bytes, category: str, name: str
+) -> None:
+    body = _EBML + b"\x87\x42\x82\x84webm" + tracks + bytes(200)
+    candidates = [
+        (rule, rule.content.magic) for rule in _RULES.detectors if rule.content
+    ]
+    [(rule, signature)] = strongest_magic(candidates, body)
+    assert (rule.category_id, signature.name) == (category, name)
+
+
+@pytest.mark.parametrize(
+    ("signature", "problem"),
+    [
+        ("{name: v, bytes: {0: '1A 45'}, contains: ['56 5F ??']}", "has '?'"),
+        ("{name: v, bytes: {0: '1A 45'}, contains: ['56 5']}", "is not hex"),
+        ("{name: v, bytes: {0: '1A 45'}, within: 100}", "'within'"),
+        ("{name: v, bytes: {0: '1A 45'}, contains: ['56'], within: 0}", "'within'"),
+    ],
+)
+def test_detector_magic_contains_is_checked_when_loaded(
+    tmp_path: Path, signature: str, problem: str
+) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "clip.yaml").write_text(
+        "detectors:\n"
+        "  - id: t-clip\n"
+        "    category: image\n"
+        "    content:\n"
+        f"      magic: [{signature}]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RulesError) as caught:
+        load_rules([default_rules_dir(), folder])
+    assert "rule t-clip" in caught.value.message
+    assert problem in caught.value.message

@@ -129,11 +129,41 @@ def test_examples_content_detector_missing_and_extra(tmp_path: Path) -> None:
         "    examples:\n"
         "      positive: [{content_type: audio/wav, body_hex: '00'}]\n"
         "      negative:\n"
+        "        - {content_type: application/octet-stream,"
+        " body_hex: '52 49 46 46 24 00 00 00 57 41 56 45'}\n"
         "        - {content_type: text/plain, body_hex: '52 49 46 46 24 00 00 00"
         " 57 41 56 45'}\n",
         encoding="utf-8",
     )
     rules = load_rules([default_rules_dir(), folder])
+    # The text body is not read for magic, as in an audit: no failure for it.
     [failure] = [item for item in check_examples(rules) if item.rule == "t-sound"]
-    assert "negative example body of type 'text/plain', 12 bytes" in failure.problem
+    assert (
+        "negative example body of type 'application/octet-stream', 12 bytes"
+        in failure.problem
+    )
     assert "audio-upload (voice-recording) (extra)" in failure.problem
+
+
+def test_examples_content_most_specific_signature_decides(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "clips.yaml").write_text(
+        "categories:\n"
+        "  - {id: clip, tier: 1, label: a clip}\n"
+        "detectors:\n"
+        "  - id: t-clip\n"
+        "    category: clip\n"
+        "    content:\n"
+        "      magic:\n"
+        "        - {name: clip, bytes: {0: '1A 45 DF A3'}, contains: ['43 4C 49 50']}\n"
+        "    examples:\n"
+        "      positive: [{body_hex: '1A 45 DF A3 00 43 4C 49 50'}]\n"
+        "      negative: [{body_hex: '1A 45 DF A3 00 43 4C 49'}]\n",
+        encoding="utf-8",
+    )
+    rules = load_rules([default_rules_dir(), folder])
+    failures = check_examples(rules)
+    # The shipped audio rule knows the same four bytes, but "CLIP" after them
+    # makes t-clip the more specific: neither example fails, shipped or new.
+    assert failures == []

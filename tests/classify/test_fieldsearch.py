@@ -300,3 +300,29 @@ def test_fieldsearch_base64_recording_is_content_and_random_bytes_nothing(
         ("json", "base64"),
     )
     assert nothing == ()
+
+
+@pytest.mark.parametrize("upload", [True, False])
+def test_fieldsearch_content_hit_webm_with_video_track_is_a_picture(
+    persona_index: PersonaIndex, shipped_rules: RuleSet, upload: bool
+) -> None:
+    detectors = shipped_rules.detectors
+    search = FieldSearch(
+        [],
+        persona_index,
+        shipped_rules.decoding,
+        [rule for rule in detectors if rule.content],
+    )
+    header = bytes.fromhex("1A45DFA3") + b"\x87\x42\x82\x84webm"
+    video = header + b"\x83\x81\x01\x86\x85V_VP9" + bytes(1000)
+    audio = header + b"\x83\x81\x02\x86\x86A_OPUS" + bytes(1000)
+
+    seen = [
+        search.content_hit(Blob("request body", "", body, len(body), (), upload))
+        for body in (video, audio)
+    ]
+
+    assert [(found.category_id, found.value) for found in seen if found] == [
+        ("image", "WebM/Matroska video, 1022 bytes"),
+        ("voice-recording", "WebM/Matroska recording, 1023 bytes"),
+    ]

@@ -5,8 +5,10 @@ name, (2) decodes the observation into fields and blobs (:mod:`.decoders`),
 (3) checks each blob, what the toy sends as a request body, a multipart file
 part or a binary message, against the content detectors (audio, images), and
 (4) searches each field and what decoding it reveals (:mod:`.fieldsearch`),
-keeping per place and category only the strongest kind of evidence. Matches
-come out in the order their fields appear, content first.
+keeping per place and category only the strongest kind of evidence, and (5)
+drops the hits of rules that count only alongside other data (``alongside``)
+when the observation holds none of it. Matches come out in the order their
+fields appear, content first.
 
 Toys repeat themselves: a telemetry batch carries the same device id in each
 of its eighty events, and every request the same bearer token. So the result
@@ -58,8 +60,15 @@ class Classifier:
             rules.decoding,
             [rule for rule in rules.detectors if rule.content],
         )
+        self._companions = {
+            rule.id: frozenset(rule.alongside)
+            for rule in rules.detectors
+            if rule.alongside
+        }
+        """Rules whose hits count only next to other data: the categories."""
         self._results: dict[_CacheKey, FieldResult] = {}
-        """Kept hits by (location or shape, part, decoding, value)."""
+        """Kept hits by (location or shape, part, name, decoding, value): a
+        path segment's name is not in its location."""
         self._documents: dict[_CacheKey, dict[tuple[str, str], FieldResult]] = {}
         """Kept hits of JSON leaves: by (label, decoding), then (shape, value)."""
         self._cached = 0
@@ -86,11 +95,35 @@ class Classifier:
         if isinstance(observation, HttpRequest):
             decoded = body_bytes(observation, self._rules.decoding)
         hits = self._field_hits(raw_items(observation, self._rules.decoding, decoded))
+        if self._companions:
+            hits = self._accompanied(hits)
         logger.debug("%d matches", len(hits))
         return [
             self._match(location, item, count, observation, recipient)
             for _, location, item, count in hits
         ]
+
+    def _accompanied(self, hits: list[Hit]) -> list[Hit]:
+        """Drop the hits of rules with ``alongside`` whose companions are absent.
+
+        A companion is a hit of one of the listed categories by a rule
+        without ``alongside``, anywhere in the same observation: the gender
+        under ``g`` counts when the message names the child too.
+        """
+        companions = self._companions
+        if not any(item.rule in companions for _, _, item, _ in hits):
+            return hits
+        present = {
+            item.category_id for _, _, item, _ in hits if item.rule not in companions
+        }
+        kept = [
+            hit
+            for hit in hits
+            if hit[2].rule not in companions or companions[hit[2].rule] & present
+        ]
+        if len(kept) < len(hits):
+            logger.debug("%d hits dropped: alone", len(hits) - len(kept))
+        return kept
 
     def _field_hits(self, items: list[Item]) -> list[Hit]:
         """The hits of every blob and field, the same hit at one place counted once.
@@ -117,7 +150,7 @@ class Classifier:
 
     def _field_result(self, field: Field) -> FieldResult:
         """The kept hits of one field, from the cache when seen before."""
-        key = (field.place, field.part, field.decoding, field.value)
+        key = (field.place, field.part, field.key, field.decoding, field.value)
         result = self._results.get(key)
         if result is None:
             result = self._search.search(field)

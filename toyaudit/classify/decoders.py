@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from urllib.parse import unquote, unquote_plus
 
 from toyaudit.classify.fields import (
     BLOB_HEAD,
@@ -37,6 +36,8 @@ from toyaudit.classify.fields import (
     printable_text,
     textual_type,
 )
+from toyaudit.classify.httpfields import header_fields, pair_fields, path_fields
+from toyaudit.classify.keyvalue import key_value_pairs
 from toyaudit.classify.multipart import boundary_of, split_parts
 from toyaudit.classify.nested import Where, binary_fields, inflate_limit
 from toyaudit.ingest.content import decode_content
@@ -96,9 +97,9 @@ def raw_items(
     match observation:
         case HttpRequest():
             fields: list[Item] = []
-            fields += _path_fields(observation.path)
-            fields += _pair_fields(observation.query, "query", "query parameter", ())
-            fields += _header_fields(observation.headers, rules)
+            fields += path_fields(observation.path)
+            fields += pair_fields(observation.query, "query", "query parameter", ())
+            fields += header_fields(observation.headers, rules)
             return fields + body_items(observation, rules, decoded)
         case DnsQuery():
             return [_name_field("DNS name", observation.name)]
@@ -119,7 +120,7 @@ def raw_items(
             )
             return [_name_field(label, value) for label, value in names if value]
         case SsdpMessage():
-            return list(_header_fields(observation.headers, rules))
+            return list(header_fields(observation.headers, rules))
         case BleAdvertisement():
             return list(_advertisement_fields(observation))
         case GattOperation() if observation.value:
@@ -228,54 +229,6 @@ def payload_items(
     return _text_items(text, "", where, (), f"{label} JSON field")
 
 
-def _path_fields(path: str) -> list[Field]:
-    segments = [segment for segment in path.split("/") if segment]
-    fields = []
-    for number, raw in enumerate(segments, start=1):
-        value = unquote(raw)
-        decoding = ("url-decode",) if value != raw else ()
-        fields.append(Field("path", None, f"path segment {number}", decoding, value))
-    return fields
-
-
-def _pair_fields(
-    text: str, part: str, label: str, decoding: tuple[str, ...]
-) -> list[Field]:
-    fields = []
-    for piece in text.split("&"):
-        if not piece:
-            continue
-        raw_name, _, raw_value = piece.partition("=")
-        name, value = unquote_plus(raw_name), unquote_plus(raw_value)
-        steps = (*decoding, "url-decode") if value != raw_value else decoding
-        fields.append(Field(part, name, f"{label} '{name}'", steps, value))
-    return fields
-
-
-def _header_fields(
-    headers: tuple[tuple[str, str], ...], rules: DecodingRules
-) -> list[Field]:
-    fields = []
-    for name, value in headers:
-        lower = name.lower()
-        if lower in rules.skip_headers:
-            continue
-        if lower == "cookie":
-            fields += _cookie_fields(value)
-            continue
-        fields.append(Field("header", lower, f"header '{name}'", (), value))
-    return fields
-
-
-def _cookie_fields(header: str) -> list[Field]:
-    fields = []
-    for piece in header.split(";"):
-        name, separator, value = piece.strip().partition("=")
-        if separator and name:
-            fields.append(Field("cookie", name, f"cookie '{name}'", (), value))
-    return fields
-
-
 def content_type_of(request: HttpRequest) -> str:
     """The request's media type, lower-case, without parameters; "" if none."""
     return _content_type_header(request).split(";")[0].strip().lower()
@@ -359,13 +312,25 @@ def _text_items(
     decoding: tuple[str, ...],
     json_label: str,
 ) -> list[Item]:
-    """A text as a JSON document, form fields, or one field."""
+    """A text as a JSON document, form fields, named values, or one field.
+
+    Named values are ``KEY:value;KEY:value`` records (:mod:`.keyvalue`).
+    """
     if "json" in content_type or text.lstrip()[:1] in ("{", "["):
         document = parse_json(text)
         if document is not None:
             return [JsonDocument(document, json_label, where.part, (*decoding, "json"))]
     if content_type == _FORM:
-        return list(_pair_fields(text, where.part, "form field", (*decoding, "form")))
+        return list(pair_fields(text, where.part, "form field", (*decoding, "form")))
+    pairs = key_value_pairs(text)
+    if pairs is not None:
+        steps = (*decoding, "key-value")
+        return [
+            Field(where.part, name if where.key is None else f"{where.key}.{name}",
+                  f"{where.location} field '{name}'", steps, value)
+            for name, value in pairs
+            if value
+        ]  # fmt: skip
     return [Field(where.part, where.key, where.location, decoding, text)]
 
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 from toyaudit.classify.detectors import (
     CHANNELS,
     EFFECTS,
+    MAGIC_WINDOW,
     PARTS,
     ContentMatcher,
     ContextRule,
@@ -25,6 +26,7 @@ from toyaudit.classify.detectors import (
     MagicSignature,
     ValueMatcher,
 )
+from toyaudit.classify.fields import BLOB_HEAD
 from toyaudit.classify.validators import VALIDATORS
 from toyaudit.classify.yamlsource import LocatedList, LocatedMapping, RuleReader
 
@@ -33,7 +35,7 @@ logger = logging.getLogger(__name__)
 _DETECTOR_FIELDS = ("id", "category")
 _DETECTOR_OPTIONAL = (
     "description", "channels", "parts", "keys", "value", "content", "context",
-    "min_length", "confidence", "examples",
+    "alongside", "min_length", "confidence", "examples",
 )  # fmt: skip
 _DEFAULT_PARTS = ("query", "header", "cookie", "body")
 _EXAMPLE_FIELDS = (
@@ -66,6 +68,7 @@ def parse_detector(reader: RuleReader) -> Detector:
         description=str(reader.mapping.get("description", "")),
         channels=reader.text_list("channels", CHANNELS),
         context=_parse_context(reader),
+        alongside=reader.text_list("alongside"),
     )
     if content is not None and detector.context:
         reader.fail(
@@ -156,7 +159,7 @@ def _parse_signature(reader: RuleReader, entry: object) -> MagicSignature:
             "magic", "each 'magic' entry must be a mapping", "see docs/rules.md"
         )
     signature = RuleReader(reader.path, entry, reader.rule_id)
-    signature.check_fields(("name", "bytes"), ())
+    signature.check_fields(("name", "bytes"), ("contains", "within"))
     offsets = entry["bytes"]
     if not isinstance(offsets, LocatedMapping) or not offsets:
         signature.fail("bytes", "'bytes' must map offsets to hex", 'e.g. {0: "4F 67"}')
@@ -164,16 +167,27 @@ def _parse_signature(reader: RuleReader, entry: object) -> MagicSignature:
     for offset, pattern in offsets.items():
         if not offset.isdigit() or not isinstance(pattern, str):
             signature.fail("bytes", f"bad offset {offset!r}", 'e.g. {0: "4F 67 67 53"}')
-        checks.append((int(offset), *_hex_with_mask(signature, pattern)))
-    return MagicSignature(name=signature.text("name"), checks=tuple(checks))
+        checks.append((int(offset), *_hex_with_mask(signature, "bytes", pattern)))
+    contains = []
+    for pattern in signature.text_list("contains"):
+        expected, mask = _hex_with_mask(signature, "contains", pattern)
+        if mask.count(0xFF) != len(mask):
+            signature.fail(
+                "contains", f"{pattern!r} has '?'", "write the exact bytes to look for"
+            )
+        contains.append(expected)
+    within = int(signature.number("within", 1, BLOB_HEAD, MAGIC_WINDOW))
+    if "within" in entry and not contains:
+        signature.fail("within", "'within' without 'contains'", "add 'contains'")
+    return MagicSignature(
+        signature.text("name"), tuple(checks), tuple(contains), within
+    )
 
 
-def _hex_with_mask(reader: RuleReader, pattern: str) -> tuple[bytes, bytes]:
+def _hex_with_mask(reader: RuleReader, key: str, pattern: str) -> tuple[bytes, bytes]:
     nibbles = pattern.replace(" ", "")
     if not nibbles or len(nibbles) % 2 or not set(nibbles) <= _HEX_NIBBLES:
-        reader.fail(
-            "bytes", f"{pattern!r} is not hex", "write pairs like 'FF D8' or 'F?'"
-        )
+        reader.fail(key, f"{pattern!r} is not hex", "write pairs like 'FF D8' or 'F?'")
     expected = bytes.fromhex(nibbles.replace("?", "0"))
     mask = bytes.fromhex("".join("0" if nibble == "?" else "F" for nibble in nibbles))
     return expected, mask

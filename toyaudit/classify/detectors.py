@@ -21,8 +21,10 @@ check`` and the test suite run (:mod:`.examples`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from toyaudit.classify.decoders import Field
@@ -39,6 +41,10 @@ CHANNELS = (
 """What kind of traffic a field came from; a detector may be limited to some."""
 EFFECTS = {"raise": 1.0, "lower": -1.0}
 """Context effects and the sign they give their ``by``."""
+
+MAGIC_WINDOW = 4096
+"""Bytes from the start a signature's ``contains`` strings are looked for in
+unless it says otherwise: a media container describes its streams first."""
 
 _LIST_INDEX = re.compile(r"\[[0-9]+\]")
 _SHOWN_CHARACTERS = 40
@@ -99,20 +105,48 @@ class ValueMatcher:
 
 @dataclass(frozen=True, slots=True)
 class MagicSignature:
-    """Bytes expected at fixed offsets of a body; ``?`` nibbles match anything."""
+    """Bytes expected at fixed offsets of a body; ``?`` nibbles match anything.
+
+    A signature may also ask for one of several byte strings anywhere near
+    the start (:attr:`contains`): a container format names what it holds
+    in a header whose offset varies, such as a Matroska file's track codecs.
+    """
 
     name: str
     """What the bytes mean, e.g. "WAV audio"; shown when no content type is sent."""
     checks: tuple[tuple[int, bytes, bytes], ...]
     """(offset, expected bytes, mask) triples, all of which must hold."""
+    contains: tuple[bytes, ...] = ()
+    """Byte strings of which one must occur in the first :attr:`within`
+    bytes, besides the checks; empty for none."""
+    within: int = MAGIC_WINDOW
+    """How far from the start :attr:`contains` is looked for."""
+    fixed_bits: int = dataclasses.field(init=False, compare=False)
+    """Bits the offset checks fix: how sure a match of them alone is."""
+    strength: int = dataclasses.field(init=False, compare=False)
+    """Bits a match vouches for: :attr:`fixed_bits` and 8 for each byte of
+    the shortest ``contains`` string. When signatures of several rules match
+    the same bytes, the strongest says what they are: a WebM file naming a
+    video track is a video, though every WebM file starts with the same
+    four bytes."""
+
+    def __post_init__(self) -> None:
+        # Worked out once: blobs are compared against every signature.
+        fixed = sum(bin(bits).count("1") for *_, mask in self.checks for bits in mask)
+        shortest = min((len(needle) for needle in self.contains), default=0)
+        object.__setattr__(self, "fixed_bits", fixed)
+        object.__setattr__(self, "strength", fixed + 8 * shortest)
 
     def matches(self, body: bytes) -> bool:
-        """Whether every check holds for ``body``."""
+        """Whether every check holds for ``body``, and one ``contains`` string."""
         for offset, expected, mask in self.checks:
             window = body[offset : offset + len(expected)]
             if len(window) < len(expected) or not _masked_equal(window, expected, mask):
                 return False
-        return True
+        if not self.contains:
+            return True
+        head = body[: self.within]
+        return any(needle in head for needle in self.contains)
 
 
 def _masked_equal(window: bytes, expected: bytes, mask: bytes) -> bool:
@@ -128,13 +162,19 @@ class ContentMatcher:
     magic: tuple[MagicSignature, ...]
 
     def identify(self, content_type: str, body: bytes) -> str | None:
-        """A short name of what the body is ("audio/wav", "PNG image"), or None."""
+        """A short name of what the body is ("audio/wav", "PNG image"), or None.
+
+        The declared type first; else the strongest signature that matches.
+        """
         if content_type and any(pattern.search(content_type) for pattern in self.types):
             return content_type
+        best: MagicSignature | None = None
         for signature in self.magic:
+            if best is not None and signature.strength <= best.strength:
+                continue
             if signature.matches(body):
-                return signature.name
-        return None
+                best = signature
+        return None if best is None else best.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +248,11 @@ class Detector:
     channels: tuple[str, ...] = ()
     """Channels the detector looks at; empty for every channel."""
     context: tuple[ContextRule, ...] = ()
+    alongside: tuple[str, ...] = ()
+    """Categories of which one must be found in the same observation (by
+    another rule) for this detector's hits to count; empty for none. A name
+    too short to tell much alone (``g`` for gender) is believed next to the
+    child's name or birthdate."""
 
     def hits(self, field: Field, ignored_values: frozenset[str]) -> list[Hit]:
         """Pattern or key hits of this detector in one decoded field."""
@@ -270,6 +315,30 @@ class Detector:
     def _meaningful(self, value: str, ignored_values: frozenset[str]) -> bool:
         text = value.strip()
         return len(text) >= self.min_length and text.lower() not in ignored_values
+
+
+def strongest_magic(
+    candidates: Iterable[tuple[Detector, Iterable[MagicSignature]]], head: bytes
+) -> list[tuple[Detector, MagicSignature]]:
+    """The signatures that recognise ``head`` and are the strongest, in rule order.
+
+    Signatures of several rules may fit the same bytes: every WebM file starts
+    with the same four bytes, and only a video's goes on to name a video
+    track. The most specific (:attr:`MagicSignature.strength`) says what the
+    bytes are; equally strong ones are all returned, and callers that need
+    one take the first.
+    """
+    best: list[tuple[Detector, MagicSignature]] = []
+    top = 0
+    for detector, signatures in candidates:
+        for signature in signatures:
+            strength = signature.strength
+            if strength < top or not signature.matches(head):
+                continue
+            if strength > top:
+                best, top = [], strength
+            best.append((detector, signature))
+    return best
 
 
 def key_shape(key: str | None) -> str:

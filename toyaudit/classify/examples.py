@@ -21,7 +21,8 @@ import logging
 from dataclasses import dataclass
 
 from toyaudit.classify.decoders import Field
-from toyaudit.classify.detectors import Detector, Example, key_shape
+from toyaudit.classify.detectors import Detector, Example, key_shape, strongest_magic
+from toyaudit.classify.fields import textual_type
 from toyaudit.classify.ruleset import RuleSet
 
 logger = logging.getLogger(__name__)
@@ -58,13 +59,7 @@ def check_examples(rules: RuleSet) -> list[ExampleFailure]:
 def _matched(example: Example, owner: Detector, rules: RuleSet) -> dict[str, str]:
     """Rule id to category of every detector that matches the example."""
     if owner.content is not None:
-        return {
-            detector.id: detector.category_id
-            for detector in rules.detectors
-            if detector.content is not None
-            and detector.listens_on(example.channel)
-            and detector.content.identify(example.content_type, example.body)
-        }
+        return _content_matched(example, rules)
     field = Field(
         part=example.part,
         key=example.key,
@@ -80,6 +75,34 @@ def _matched(example: Example, owner: Detector, rules: RuleSet) -> dict[str, str
         for detector in rules.detectors
         if detector.applies(example.part, shape, example.channel)
         and detector.value_hits(field, ignored)
+    }
+
+
+def _content_matched(example: Example, rules: RuleSet) -> dict[str, str]:
+    """Rule id to category of the content detectors that name the example's body.
+
+    As in an audit: every rule listing the declared type, if one does; else,
+    unless the type is text, the most specific magic signature's rule (all
+    of them when equally specific, so an ambiguity shows as an extra match).
+    """
+    matchers = [
+        (detector, detector.content)
+        for detector in rules.detectors
+        if detector.content is not None and detector.listens_on(example.channel)
+    ]
+    declared = example.content_type
+    if declared:
+        typed = {
+            detector.id: detector.category_id
+            for detector, matcher in matchers
+            if any(pattern.search(declared) for pattern in matcher.types)
+        }
+        if typed or textual_type(declared):
+            return typed
+    signatures = ((detector, matcher.magic) for detector, matcher in matchers)
+    return {
+        detector.id: detector.category_id
+        for detector, _ in strongest_magic(signatures, example.body)
     }
 
 

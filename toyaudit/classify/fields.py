@@ -75,7 +75,8 @@ class Field(NamedTuple):
     part: str
     """query, path, header, cookie, body or dns-name."""
     key: str | None
-    """Field name (dotted path for JSON), or None for path segments and text."""
+    """Field name (dotted path for JSON; for a path segment, the collection
+    word before it), or None for a text and unnamed path segments."""
     location: str
     """Human-readable position, e.g. "JSON body field 'profile.name'"."""
     decoding: tuple[str, ...]

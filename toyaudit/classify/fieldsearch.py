@@ -24,7 +24,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
-from toyaudit.classify.detectors import ContentMatcher, Detector, MagicSignature
+from toyaudit.classify.detectors import (
+    ContentMatcher,
+    Detector,
+    MagicSignature,
+    strongest_magic,
+)
 from toyaudit.classify.fields import (
     BLOB_HEAD,
     Blob,
@@ -155,16 +160,18 @@ class FieldSearch:
         return fields, tuple(strongest(found))
 
     def content_hit(self, blob: Blob, suffix: str = "") -> Found | None:
-        """What the content detectors say a blob is: the first to recognise it.
+        """What the content detectors say a blob is, or None.
 
         The declared content type is asked first, of every detector, so that
         a ``video/webm`` upload is a video even if another rule knows WebM
         magic as audio; magic bytes are read only when no declared type
         matched and the type is missing or not text (a JSON body is not a
         recording, and Ogg, ID3 or RIFF magic is printable text that may
-        start one). Bytes that are not an upload (:attr:`Blob.upload`) need
-        a signature of at least three fixed bytes. The hit's value names the
-        format and size ("WAV audio, 24 KB").
+        start one). Of the signatures that match, the most specific wins
+        (:func:`~.detectors.strongest_magic`), then the first in rule order.
+        Bytes that are not an upload (:attr:`Blob.upload`) need a signature
+        of at least three fixed bytes. The hit's value names the format and
+        size ("WAV audio, 24 KB").
         """
         identified = self._identify(blob)
         if identified is None:
@@ -189,14 +196,15 @@ class FieldSearch:
                     return detector, declared
             if textual_type(declared):
                 return None
-        for detector, matcher, sure in self._content:
-            if blob.upload:
-                kind = matcher.identify("", blob.head)
-            else:
-                kind = next((s.name for s in sure if s.matches(blob.head)), None)
-            if kind is not None:
-                return detector, kind
-        return None
+        candidates = (
+            (detector, matcher.magic if blob.upload else sure)
+            for detector, matcher, sure in self._content
+        )
+        recognised = strongest_magic(candidates, blob.head)
+        if not recognised:
+            return None
+        detector, signature = recognised[0]
+        return detector, signature.name
 
     def search_many(
         self,
@@ -284,8 +292,7 @@ def _sure_magic(matcher: ContentMatcher) -> tuple[MagicSignature, ...]:
     return tuple(
         signature
         for signature in matcher.magic
-        if sum(bin(bits).count("1") for *_, mask in signature.checks for bits in mask)
-        >= _SURE_MAGIC_BITS
+        if signature.fixed_bits >= _SURE_MAGIC_BITS
     )
 
 

@@ -123,6 +123,11 @@ class RuleBuilder:
             for rule, source in self.detectors.values()
         ]
         references += [
+            (rule.id, category_id, source)
+            for rule, source in self.detectors.values()
+            for category_id in rule.alongside
+        ]
+        references += [
             (rule.id, category_id, f"{source.rpartition(':')[0]}:{example.line}")
             for rule, source in self.detectors.values()
             for example in rule.examples
