@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -331,8 +331,14 @@ class Lab:
         if self._cloud is not None:
             _stop(self._cloud)
 
-    def start_toy(self, deadline: float = 20.0) -> ToyRun:
-        """Start the simulated toy; it gives up on its script after ``deadline`` s."""
+    def start_toy(
+        self, deadline: float = 20.0, steps: Sequence[str] | None = None
+    ) -> ToyRun:
+        """Start the simulated toy; it gives up on its script after ``deadline`` s.
+
+        ``steps`` runs only those steps of the script (tests.lab.toy.STEP_NAMES),
+        in the script's order; ``None`` runs all of them.
+        """
         config = {
             "persona": dict(self.persona),
             "hosts": SERVER_NAMES,
@@ -345,6 +351,7 @@ class Lab:
             "deadline": deadline,
             "careful_attempts": 3,
             "retry_delay": 0.3,
+            "steps": list(steps) if steps is not None else None,
         }
         name = f"toy-{len(self._processes)}"
         process = self._spawn(
@@ -352,9 +359,11 @@ class Lab:
         )
         return ToyRun(process, self.folder / f"{name}.out")
 
-    def run_toy(self, timeout: float = 30.0) -> ToySummary:
-        """Run the toy's whole script and return its summary (see ToyRun.wait)."""
-        return self.start_toy(deadline=max(timeout - 2.0, 1.0)).wait(timeout)
+    def run_toy(
+        self, timeout: float = 30.0, steps: Sequence[str] | None = None
+    ) -> ToySummary:
+        """Run the toy's script (or ``steps`` of it); return its summary."""
+        return self.start_toy(max(timeout - 2.0, 1.0), steps).wait(timeout)
 
     def server_logs(self) -> ServerLogs:
         """What the cloud services have received so far."""

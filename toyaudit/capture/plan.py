@@ -43,6 +43,7 @@ class CaptureOptions:
     ble_device: str | None = None
     ble_connect: bool = False
     ble_allow_writes: bool = False
+    ble_adapter: str = "hci0"
     duration: float | None = None
     persona: Path | None = None
     toy_name: str = "unnamed toy"
@@ -122,6 +123,7 @@ def _description(options: CaptureOptions) -> CaptureDescription:
         "ble_device": options.ble_device,
         "ble_connect": options.ble_connect,
         "ble_allow_writes": options.ble_allow_writes,
+        "ble_adapter": options.ble_adapter if options.ble else None,
         "ca_installed_on_device": options.ca_installed,
     }
     return CaptureDescription(
@@ -171,4 +173,5 @@ def _ble_recorder(options: CaptureOptions) -> Recorder:
         target=options.ble_device,
         connect=options.ble_connect,
         allow_writes=options.ble_allow_writes,
+        adapter=options.ble_adapter,
     )

@@ -110,6 +110,13 @@ def capture(
             "exactly what is written). Off by default: writes can change the toy.",
         ),
     ] = False,
+    ble_adapter: Annotated[
+        str,
+        typer.Option(
+            "--ble-adapter",
+            help="The Bluetooth adapter to use (see 'bluetoothctl list'; Linux).",
+        ),
+    ] = "hci0",
     duration: Annotated[
         float | None,
         typer.Option(
@@ -194,6 +201,7 @@ def capture(
         ble_device=ble_device,
         ble_connect=ble_connect,
         ble_allow_writes=ble_allow_writes,
+        ble_adapter=ble_adapter,
         duration=duration,
         persona=persona,
         toy_name=toy_name,

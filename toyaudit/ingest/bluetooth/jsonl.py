@@ -1,9 +1,14 @@
 """Read ``ble.jsonl``, the Bluetooth LE log that ``toyaudit capture`` writes.
 
 One JSON object a line (docs/ble-jsonl.md): a ``session`` header first,
-then ``advertisement`` and ``gatt`` lines in the order they were seen. The
-evidence reference of each observation is the file and its 1-based line
-number, in the place of a frame number.
+then ``advertisement``, ``connection``, ``characteristic`` and ``gatt`` lines
+in the order they were seen. The evidence reference of each observation is
+the file and its 1-based line number, in the place of a frame number.
+
+``characteristic`` lines (the toy's GATT table) yield no observation of
+their own: they name the characteristic at a handle, for ``gatt`` lines
+that give only the handle. ``connection`` lines are for people reading the
+file; the observations show what the connection allowed.
 
 A line that is not valid JSON, or lacks a required field, is recorded in the
 coverage with its line number and skipped; reading goes on. Lines of a type
@@ -50,6 +55,12 @@ the central, so it writes, and reads, notifications and errors come from the toy
 
 _T = TypeVar("_T")
 
+_WITHOUT_OBSERVATION = frozenset({"session", "connection", "characteristic"})
+"""Known line types that yield no observation of their own."""
+
+GattTable = dict[tuple[str, int], str]
+"""(device, handle) -> characteristic UUID, from ``characteristic`` lines."""
+
 _NAMED_TYPES = {kind.value: kind for kind in BleAddressType}
 
 
@@ -76,6 +87,7 @@ def read_ble_jsonl(
     """
     malformed: list[str] = []
     unknown: Counter[str] = Counter()
+    table: GattTable = {}
     number = 0
     first = True
     for number, line in _lines(stream, malformed):
@@ -92,14 +104,14 @@ def read_ble_jsonl(
                 )
             first = False
             evidence = Evidence(name, (number,), time=_time(record))
-            observation = _observation(record, evidence)
+            observation = _observation(record, evidence, table)
         except MalformedLineError as error:
             first = False
             malformed.append(f"line {number}: {error}")
             continue
         if observation is not None:
             yield observation
-        elif record.get("type") != "session":
+        elif record.get("type") not in _WITHOUT_OBSERVATION:
             unknown[str(record.get("type"))] += 1
     _note(coverage, name, malformed, unknown)
     logger.debug("%s: %d lines", name, number)
@@ -145,13 +157,18 @@ def _check_session(record: dict[str, Any], name: str, number: int) -> None:
 
 
 def _observation(
-    record: dict[str, Any], evidence: Evidence
+    record: dict[str, Any], evidence: Evidence, table: GattTable
 ) -> BluetoothObservation | None:
     kind = record.get("type")
     if kind == "advertisement":
         return _advertisement(record, evidence)
     if kind == "gatt":
-        return _gatt(record, evidence)
+        return _gatt(record, evidence, table)
+    if kind == "characteristic":
+        device = _text(record, "device").upper()
+        table[(device, _handle(record))] = _uuid(record.get("uuid"))
+    elif kind == "connection":
+        _text(record, "device")
     return None
 
 
@@ -176,22 +193,19 @@ def _advertisement(record: dict[str, Any], evidence: Evidence) -> BleAdvertiseme
     )
 
 
-def _gatt(record: dict[str, Any], evidence: Evidence) -> GattOperation:
+def _gatt(
+    record: dict[str, Any], evidence: Evidence, table: GattTable
+) -> GattOperation:
     operation = _text(record, "operation")
     if operation not in OPERATIONS:
         raise MalformedLineError(f"unknown operation {operation!r}")
-    handle = record.get("handle")
-    if (
-        not isinstance(handle, int)
-        or isinstance(handle, bool)
-        or not 0 <= handle <= 0xFFFF
-    ):
-        raise MalformedLineError("'handle' is not an attribute handle (0-65535)")
-    uuid = _optional(record, "uuid", str)
+    handle = _handle(record)
+    device = _text(record, "device").upper()
+    uuid = _optional(record, "uuid", str) or table.get((device, handle))
     from_central = _optional(record, "from_central", bool)
     return GattOperation(
         evidence=evidence,
-        device=_text(record, "device").upper(),
+        device=device,
         operation=operation,
         handle=handle,
         from_central=_FROM_CENTRAL.get(operation, False)
@@ -202,6 +216,17 @@ def _gatt(record: dict[str, Any], evidence: Evidence) -> GattOperation:
         error_code=_optional(record, "error_code", int),
         encrypted_link=bool(_optional(record, "paired", bool)),
     )
+
+
+def _handle(record: dict[str, Any]) -> int:
+    handle = record.get("handle")
+    if (
+        not isinstance(handle, int)
+        or isinstance(handle, bool)
+        or not 0 <= handle <= 0xFFFF
+    ):
+        raise MalformedLineError("'handle' is not an attribute handle (0-65535)")
+    return handle
 
 
 def _address_type(address: str, named: object) -> BleAddressType:
