@@ -1,128 +1,92 @@
-"""Tests for toyaudit.demo: the bundled session is complete, readable and current."""
+"""The bundled demo session: a genuine capture, complete, and still current.
+
+``captures/demo-plushbear`` is written by ``tests/lab/demo.py``, which runs
+the simulated toy through ``toyaudit capture`` in the namespace lab. A real
+capture differs in its bytes every time (times, ports, keys), so these tests
+check what the committed copy shows, and that capturing it again today shows
+the same.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import ipaddress
 import json
-import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from mitmproxy import http
 from mitmproxy.io import FlowReader
-from mitmproxy.version import VERSION as MITMPROXY_VERSION
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import TCP
 from scapy.utils import rdpcap
 
-from toyaudit.demo import DEMO_FILES, PERSONA, build_demo, main
-from toyaudit.errors import SessionError
-from toyaudit.session import MANIFEST_FILE, load_session
+from tests.lab.demo import capture_demo
+from toyaudit.audit import run_audit
+from toyaudit.report.jsondoc import build_document
+from toyaudit.session import load_session
 
 COMMITTED = Path(__file__).resolve().parents[1] / "captures" / "demo-plushbear"
-REGENERATE = "stale demo: run '.venv/bin/python -m toyaudit.demo' and commit the result"
-COMMITTED_WITH_MITMPROXY = "11.0.2"
-"""flows.mitm (and so manifest.json) holds mitmproxy's own serialisation."""
-ALL_FILES = {*DEMO_FILES, MANIFEST_FILE}
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One freshly generated demo session, shared by the read-only tests."""
-    return build_demo(tmp_path_factory.mktemp("demo") / "demo-plushbear")
+REGENERATE = "stale demo: run 'sudo .venv/bin/python -m tests.lab.demo' and commit it"
+EVIDENCE = (
+    "ble.jsonl",
+    "flows.mitm",
+    "keylog.txt",
+    "tls-verdicts.jsonl",
+    "traffic.pcapng",
+)
 
 
 def _flows(folder: Path) -> list[http.HTTPFlow]:
     with (folder / "flows.mitm").open("rb") as stream:
-        flows = FlowReader(stream).stream()
-        return [flow for flow in flows if isinstance(flow, http.HTTPFlow)]
+        return [f for f in FlowReader(stream).stream() if isinstance(f, http.HTTPFlow)]
 
 
-def _json_body(flow: http.HTTPFlow) -> Any:
-    return json.loads(flow.request.get_content() or b"")
+def _verdicts(folder: Path) -> dict[str, set[str]]:
+    verdicts: dict[str, set[str]] = {}
+    for line in (folder / "tls-verdicts.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        verdicts.setdefault(entry["verdict"], set()).add(entry["sni"])
+    return verdicts
 
 
-def test_build_demo_is_byte_identical_across_runs(demo: Path, tmp_path: Path) -> None:
-    again = build_demo(tmp_path / "x")
-    assert {path.name for path in again.iterdir()} == ALL_FILES
-    for name in sorted(ALL_FILES):
-        assert (again / name).read_bytes() == (demo / name).read_bytes(), name
+def _facts(folder: Path) -> tuple[set[str], set[tuple[str, str]]]:
+    """What an audit of the folder shows: categories, and checks by named subject.
+
+    Subjects that are lab IP addresses change from run to run, so they are
+    compared by check only.
+    """
+    document: dict[str, Any] = build_document(run_audit(folder, jobs=1))
+    categories = {finding["category"]["id"] for finding in document["findings"]}
+    checks = set()
+    for check in document["checks"]:
+        subject = check["subject"].lower()
+        try:
+            ipaddress.ip_address(subject)
+            subject = "<lab address>"
+        except ValueError:
+            pass
+        checks.add((check["check"], subject))
+    return categories, checks
 
 
-def test_build_demo_matches_the_committed_copy(demo: Path) -> None:
-    assert {path.name for path in COMMITTED.iterdir()} == ALL_FILES, REGENERATE
-    for name in ("session.yaml", "persona.yaml", "traffic.pcap"):
-        committed = (COMMITTED / name).read_bytes()
-        assert committed == (demo / name).read_bytes(), f"{name}: {REGENERATE}"
-
-
-@pytest.mark.skipif(
-    MITMPROXY_VERSION != COMMITTED_WITH_MITMPROXY,
-    reason=f"flows.mitm was committed with mitmproxy {COMMITTED_WITH_MITMPROXY}, "
-    f"whose serialisation may differ from {MITMPROXY_VERSION}",
-)
-def test_build_demo_flows_and_manifest_match_the_committed_copy(demo: Path) -> None:
-    for name in ("flows.mitm", MANIFEST_FILE):
-        committed = (COMMITTED / name).read_bytes()
-        assert committed == (demo / name).read_bytes(), f"{name}: {REGENERATE}"
-
-
-def test_build_demo_folder_is_private(demo: Path) -> None:
-    assert stat.S_IMODE(demo.stat().st_mode) == 0o700
-
-
-def test_build_demo_refuses_a_folder_with_other_files(tmp_path: Path) -> None:
-    (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(SessionError, match="notes.txt"):
-        build_demo(tmp_path)
-
-
-def test_main_writes_the_given_folder(tmp_path: Path) -> None:
-    assert main([str(tmp_path / "out")]) == 0
-    assert load_session(tmp_path / "out").toy.model == "BRB-200"
-
-
-@pytest.mark.parametrize("source", ["generated", "committed"])
-def test_demo_loads_as_a_session(demo: Path, source: str) -> None:
-    session = load_session(demo if source == "generated" else COMMITTED)
+def test_demo_is_a_complete_sealed_capture() -> None:
+    session = load_session(COMMITTED)
     assert session.toy.name == "Bramble the Talking Bear"
     assert session.first_party_domains == ("plushpal.example",)
-    assert [phase.name for phase in session.phases] == ["setup", "play"]
-    assert session.evidence == ("flows.mitm", "traffic.pcap")
-    assert len(session.persona) == 14 and session.notes == ()
+    assert [phase.name for phase in session.phases] == ["pre-setup", "setup", "play"]
+    assert session.evidence == EVIDENCE
+    assert len(session.persona) == 14
+    assert not any("incomplete" in note for note in session.notes)
+    described = yaml.safe_load((COMMITTED / "session.yaml").read_text())
+    assert described["capture"]["complete"] is True
+    assert described["capture"]["settings"]["proxy_mode"] == "transparent"
+    assert {"packets", "proxy", "ble"} <= set(described["capture"]["recorders"])
 
 
-def test_demo_flows_have_the_expected_hosts(demo: Path) -> None:
-    flows = _flows(demo)
-    assert [(flow.request.method, flow.request.pretty_url) for flow in flows] == [
-        ("POST", "https://api.plushpal.example/v1/setup/wifi"),
-        ("POST", "https://app-measurement.com/a"),
-        ("POST", "https://voice.plushpal.example/v2/voice"),
-        ("GET", "https://api.plushpal.example/v1/stories?lang=en"),
-    ]
-    assert all(flow.response is not None for flow in flows)
-
-
-def test_demo_flows_carry_the_persona(demo: Path) -> None:
-    setup, analytics, voice, story = _flows(demo)
-    wifi = _json_body(setup)
-    assert (wifi["ssid"], wifi["password"]) == ("QuinceHome-5G", "Marmalade-Otter-42")
-    assert [wifi["location"]["lat"], wifi["location"]["lon"]] == [51.47793, -0.00147]
-    assert base64.b64decode(wifi["child_name_b64"]) == b"Mirabel Quince"
-    email_hash = hashlib.sha256(PERSONA["parent"]["email"].lower().encode())
-    body = _json_body(analytics)
-    assert body["user_properties"]["hashed_email"] == email_hash.hexdigest()
-    assert body["adid"] == PERSONA["phone"]["advertising_id"]
-    assert voice.request.headers["Content-Type"] == "audio/wav"
-    assert voice.request.headers["X-Device-Id"] == "PPB2-00417-XK"
-    assert (voice.request.content or b"")[:4] == b"RIFF"
-    assert story.response is not None
-    assert story.response.headers["Content-Type"] == "audio/mpeg"
-
-
-def test_demo_pcap_holds_the_plaintext_hello(demo: Path) -> None:
-    packets = rdpcap(str(demo / "traffic.pcap"))
+def test_demo_pcap_holds_the_toys_plaintext_hello() -> None:
+    persona = yaml.safe_load((COMMITTED / "persona.yaml").read_text())
+    packets = rdpcap(str(COMMITTED / "traffic.pcapng"))
     hellos = [
         packet
         for packet in packets
@@ -130,5 +94,81 @@ def test_demo_pcap_holds_the_plaintext_hello(demo: Path) -> None:
     ]
     assert len(hellos) == 1
     assert b"child=Mirabel&serial=PPB2-00417-XK" in bytes(hellos[0][TCP].payload)
-    assert (hellos[0][IP].src, hellos[0][TCP].dport) == ("192.168.4.23", 80)
-    assert hellos[0].src == PERSONA["toy"]["mac"]
+    assert hellos[0][TCP].dport == 80
+    assert hellos[0].src == persona["toy"]["mac"]
+    assert all(
+        persona["toy"]["mac"] in (p.src, p.dst) for p in packets if p.haslayer("Ether")
+    )
+
+
+def test_demo_flows_hold_what_the_proxy_decrypted() -> None:
+    requests = {(f.request.method, f.request.pretty_url) for f in _flows(COMMITTED)}
+    assert requests == {
+        ("POST", "https://api.plushpal.example/v1/setup/wifi"),
+        ("POST", "https://app-measurement.com/a"),
+        ("POST", "https://api.plushpal.example/v1/profile"),
+        ("POST", "https://voice.plushpal.example/v2/voice"),
+        ("POST", "https://telemetry.tracker.example/v1/collect"),
+        (
+            "GET",
+            "http://api.plushpal.example/v1/hello?child=Mirabel&serial=PPB2-00417-XK&fw=2.4.1",
+        ),
+    }
+
+
+def test_demo_verdicts_show_the_careless_and_the_careful_client() -> None:
+    assert _verdicts(COMMITTED) == {
+        "accepted": {
+            "api.plushpal.example",
+            "app-measurement.com",
+            "voice.plushpal.example",
+            "telemetry.tracker.example",
+        },
+        "rejected": {"media.plushpal.example"},
+    }
+
+
+def test_demo_audit_shows_the_story() -> None:
+    categories, checks = _facts(COMMITTED)
+    assert {
+        "child-name",
+        "child-birthdate",
+        "wifi-network",
+        "wifi-password",
+        "precise-location",
+        "voice-recording",
+        "advertising-id",
+        "email-address",
+        "password",
+    } <= categories
+    assert {
+        ("tls-interception-accepted", "api.plushpal.example"),
+        ("tls-interception-accepted", "app-measurement.com"),
+        ("tls-interception-rejected", "media.plushpal.example"),
+        ("plaintext-personal-data", "api.plushpal.example"),
+        ("plaintext-credentials", "<lab address>"),
+        ("ble-read-without-pairing", "c0:ff:ee:12:34:56"),
+        ("ble-trackable-address", "c0:ff:ee:12:34:56"),
+    } <= checks
+
+
+def test_demo_capture_today_shows_what_the_committed_copy_shows(tmp_path: Path) -> None:
+    """Capturing the simulated toy again gives the same audit: the demo is current."""
+    fresh = capture_demo(tmp_path / "demo-plushbear")
+
+    assert sorted(path.name for path in fresh.iterdir()) == sorted(
+        [*EVIDENCE, "manifest.json", "persona.yaml", "session.yaml"]
+    )
+    assert (fresh / "persona.yaml").read_bytes() == (
+        COMMITTED / "persona.yaml"
+    ).read_bytes()
+    assert _verdicts(fresh) == _verdicts(COMMITTED), REGENERATE
+    assert _facts(fresh) == _facts(COMMITTED), REGENERATE
+
+
+@pytest.mark.parametrize(
+    "name", [*EVIDENCE, "manifest.json", "persona.yaml", "session.yaml"]
+)
+def test_demo_files_hold_no_lab_secrets(name: str) -> None:
+    """The lab's CA key never reaches the session; the capture CA's never either."""
+    assert b"PRIVATE KEY" not in (COMMITTED / name).read_bytes()

@@ -52,6 +52,8 @@ ROUTES: dict[tuple[str, str], tuple[int, str, bytes]] = {
     ("POST", "/v2/voice"): (200, JSON_TYPE, json.dumps(TRANSCRIPT).encode()),
     ("GET", "/v1/stories"): (200, "audio/mpeg", STORY_FRAME * 8),
     ("POST", "/v1/collect"): (204, JSON_TYPE, b""),
+    ("POST", "/v1/setup/wifi"): (200, JSON_TYPE, b'{"joined":true}'),
+    ("POST", "/a"): (204, JSON_TYPE, b""),
 }
 """What the cloud answers, by method and path (the query is ignored)."""
 

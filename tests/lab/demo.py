@@ -35,7 +35,11 @@ from toyaudit.demo_scenario import PERSONA, SESSION
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DEFAULT_FOLDER = REPOSITORY / "captures" / "demo-plushbear"
-SETUP_STEPS = ("hello", "profile")
+PERSONA_HEADER = (
+    "# The fake child profile typed into the demo toy's app; all of it is\n"
+    "# fictional. Written by tests/lab/demo.py.\n"
+)
+SETUP_STEPS = ("wifi", "analytics", "hello", "profile")
 PLAY_STEPS = ("voice", "telemetry", "stories", "mqtt")
 
 
@@ -44,7 +48,9 @@ def capture_demo(target: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="toyaudit-demo-") as scratch:
         work = Path(scratch)
         persona = work / "persona.yaml"
-        persona.write_text(yaml.safe_dump(dict(PERSONA), sort_keys=False))
+        persona.write_text(
+            PERSONA_HEADER + yaml.safe_dump(dict(PERSONA), sort_keys=False)
+        )
         session = work / target.name
         with Lab() as lab, ble_toy(work) as bus_address:
             _capture(lab, session, persona, {"DBUS_SYSTEM_BUS_ADDRESS": bus_address})
@@ -64,6 +70,7 @@ def _capture(
         "--ble", "--ble-device", toy["name"].split()[0], "--ble-connect",
         "--persona", str(persona), "--toy-name", toy["name"],
         "--vendor", toy["vendor"], "--vendor-domain", "plushpal.example",
+        "--by", "toyaudit demo script (tests/lab/demo.py)",
     ]  # fmt: skip
     log = session.parent / "capture.log"
     with log.open("wb") as log_file:
@@ -121,7 +128,13 @@ def _require(ok: bool, what: str) -> None:
 
 
 def _replace(target: Path, session: Path) -> None:
-    """Swap the new session in, keeping the old one until the move succeeded."""
+    """Swap the new session in, keeping the old one until the move succeeded.
+
+    The capture's hidden working files (mitmdump's log, the proxy's status)
+    are not part of the session and are left out of the bundled copy.
+    """
+    for hidden in session.glob(".*"):
+        hidden.unlink()
     old = target.with_name(f".{target.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():

@@ -34,6 +34,7 @@ SERVER_NAMES = {
     "media": "media.plushpal.example",
     "mqtt": "mqtt.plushpal.example",
     "tracker": "telemetry.tracker.example",
+    "analytics": "app-measurement.com",
 }
 """The toy's servers by role; the cloud gives each its own address."""
 GATEWAY_MAC = "02:00:5e:c0:04:01"

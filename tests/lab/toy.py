@@ -11,6 +11,11 @@ demo's story with the habits of a badly made toy, one step after another:
    that checks no certificate (``CERT_NONE``), so an interception works;
 3. ``voice``: a short WAV recording POSTed by the same careless client;
 4. ``telemetry``: the serial and MAC sent to a third-party tracker, carelessly;
+   ``wifi`` and ``analytics`` (setup): the home Wi-Fi's name and password, the
+   home's coordinates and the child's name in base64 to the API, and an
+   analytics event with the phone's advertising id and the SHA-256 of the
+   parent's e-mail to an analytics SDK's collector (``app-measurement.com``,
+   answered inside the lab like every other name);
 5. ``stories``: HTTPS GET from a careful client that trusts only the lab's
    public CA. Behind an interception it refuses the certificate, waits a
    moment and tries again (at most three times), as real firmware does;
@@ -26,6 +31,8 @@ JSON summary on stdout and exits 0, whatever succeeded.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import logging
@@ -88,7 +95,16 @@ def read_response(connection: socket.socket) -> tuple[int, bytes]:
     return status, body
 
 
-STEP_NAMES = ("hello", "profile", "voice", "telemetry", "stories", "mqtt")
+STEP_NAMES = (
+    "hello",
+    "wifi",
+    "analytics",
+    "profile",
+    "voice",
+    "telemetry",
+    "stories",
+    "mqtt",
+)
 """The toy's script, in order; a config's ``steps`` picks some of them."""
 
 
@@ -240,9 +256,26 @@ class Toy:
             "device_mac": toy["mac"],
         }
         event = {"device_id": toy["serial"], "mac": toy["mac"], "event": "story"}
+        home, wifi = self.persona["home"], self.persona["wifi"]
+        setup = {
+            "ssid": wifi["ssid"],
+            "password": wifi["password"],
+            "location": dict(zip(("lat", "lon"), home["coordinates"], strict=True)),
+            "child_name_b64": base64.b64encode(child["name"].encode()).decode(),
+            "serial": toy["serial"],
+        }
+        email = self.persona["parent"]["email"].strip().lower().encode()
+        analytics = {
+            "adid": self.persona["phone"]["advertising_id"],
+            "user_properties": {"hashed_email": hashlib.sha256(email).hexdigest()},
+            "event": "child_profile_created",
+            "app_version": "3.2.0",
+        }
         json_type = {"Content-Type": "application/json"}
         wav = {"Content-Type": "audio/wav", "X-Device-Id": toy["serial"]}
         return [
+            ("wifi", self.hosts["api"], "/v1/setup/wifi", _json(setup), json_type),
+            ("analytics", self.hosts["analytics"], "/a", _json(analytics), json_type),
             ("profile", self.hosts["api"], "/v1/profile", _json(profile), json_type),
             ("voice", self.hosts["voice"], "/v2/voice", voice_clip(), wav),
             (

@@ -149,6 +149,12 @@ def capture(
             show_default=False,
         ),
     ] = None,
+    captured_by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="Who is capturing (a name or role), recorded in session.yaml."
+        ),
+    ] = "",
     ca_installed: Annotated[
         bool,
         typer.Option(
@@ -207,6 +213,7 @@ def capture(
         toy_name=toy_name,
         vendor=vendor,
         vendor_domains=tuple(vendor_domains or ()),
+        captured_by=captured_by,
         ca_installed=ca_installed,
         proxy_options=tuple(proxy_set or ()),
     )
