@@ -148,15 +148,22 @@ def test_capture_of_simulated_toy_finds_interception_and_plaintext(
     } <= categories
 
 
-def test_capture_sigterm_keeps_everything_and_undoes_network(
-    lab: Lab, tmp_path: Path
+@pytest.mark.parametrize(
+    ("signum", "reason"),
+    [
+        (signal.SIGTERM, "interrupted by SIGTERM"),
+        (signal.SIGINT, "interrupted by Ctrl-C"),
+    ],
+)
+def test_capture_signal_keeps_everything_and_undoes_network(
+    lab: Lab, tmp_path: Path, signum: signal.Signals, reason: str
 ) -> None:
     folder = tmp_path / "bramble"
     capture = _start_capture(lab, folder, tmp_path / "capture.log")
     try:
         lab.run_toy(timeout=60)
         time.sleep(1.0)
-        capture.send_signal(signal.SIGTERM)
+        capture.send_signal(signum)
         assert capture.wait(timeout=60) == 6
     finally:
         if capture.poll() is None:
@@ -165,11 +172,11 @@ def test_capture_sigterm_keeps_everything_and_undoes_network(
     assert "toyaudit:" not in _nat_rules()
     described = _session_yaml(folder)["capture"]
     assert described["complete"] is False
-    assert described["incomplete_reason"] == "interrupted by SIGTERM"
+    assert described["incomplete_reason"] == reason
     assert described["recorders"]["packets"]["packets"] > 0
     session = load_session(folder)
     assert any(
-        "capture is incomplete (interrupted by SIGTERM)" in n for n in session.notes
+        f"capture is incomplete ({reason})" in n for n in session.notes
     )
     findings = _audit(folder, tmp_path / "report")
     assert findings["findings"], "the incomplete session must still be audited"

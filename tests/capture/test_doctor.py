@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.capture.fakebluez import FakeBlueZ, private_bus
+from tests.capture.blebus import private_bus
+from tests.capture.fakebluez import FakeBlueZ
 from tests.capture.netns import (
     VethNamespace,
     create_veth_namespace,

@@ -305,12 +305,17 @@ def test_proxy_wireguard_mode_saves_the_client_configuration(tmp_path: Path) -> 
     recorder.start()
     try:
         config = recorder.wireguard_client_config()
+        notices = recorder.status().notices
     finally:
         recorder.stop()
 
     assert (
         recorder.wireguard_client_path == tmp_path / "mitmproxy/wireguard-client.conf"
     )
+    assert notices == (
+        f"import {recorder.wireguard_client_path} into the phone's WireGuard app",
+    )
+    assert recorder.status().notices == ()
     assert config is not None
     assert config.startswith("[Interface]\nPrivateKey = ")
     assert f"Endpoint = 127.0.0.1:{port}" in config

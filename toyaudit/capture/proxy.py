@@ -237,7 +237,20 @@ class ProxyRecorder:
             failure=failure,
             files=present,
             running=running,
+            notices=self._notices() if running else (),
         )
+
+    def _notices(self) -> tuple[str, ...]:
+        """Where a phone finds what it needs to use this proxy."""
+        if self.mode is ProxyMode.WIREGUARD and self.wireguard_client_path:
+            return (
+                f"import {self.wireguard_client_path} into the phone's WireGuard app",
+            )
+        if self.mode is ProxyMode.REGULAR:
+            return (
+                f"set the device's proxy to this computer, port {self.listen_port}",
+            )
+        return ()
 
     def _note_failure(self) -> None:
         """Remember why mitmdump exited if it did so on its own (lock held)."""

@@ -41,6 +41,9 @@ class RecorderStatus:
     """Names of the files it writes, relative to the session folder."""
     running: bool = False
     """True between a successful start and the stop (or the failure)."""
+    notices: tuple[str, ...] = ()
+    """What the user must know or do while capturing, e.g. where the WireGuard
+    configuration for the phone is; shown by the live display."""
 
 
 class Recorder(Protocol):

@@ -62,16 +62,19 @@ def render_progress(progress: CaptureProgress) -> Group:
         else:
             state = "[green]recording[/]" if status.running else "starting"
         table.add_row(escape(status.name), escape(totals), state)
-    return Group(header, table, Text(KEY_HELP, style="dim"))
+    notices = [
+        Text(f"→ {notice}", style="bold")
+        for s in progress.statuses
+        for notice in s.notices
+    ]
+    return Group(header, table, *notices, Text(KEY_HELP, style="dim"))
 
 
 @contextlib.contextmanager
-def live_display(
-    console: Console,
-) -> Iterator[Callable[[CaptureProgress], None] | None]:
-    """Yield a progress callback that redraws the display, or None off a terminal."""
+def live_display(console: Console) -> Iterator[Callable[[CaptureProgress], None]]:
+    """Yield a progress callback: the live display, or plain notices off a terminal."""
     if not console.is_terminal:
-        yield None
+        yield _plain_notices(console)
         return
     with Live(console=console, auto_refresh=False, transient=False) as live:
 
@@ -79,6 +82,20 @@ def live_display(
             live.update(render_progress(progress), refresh=True)
 
         yield show
+
+
+def _plain_notices(console: Console) -> Callable[[CaptureProgress], None]:
+    """Off a terminal, print each recorder notice once, as a plain line."""
+    shown: set[str] = set()
+
+    def show(progress: CaptureProgress) -> None:
+        for status in progress.statuses:
+            for notice in status.notices:
+                if notice not in shown:
+                    shown.add(notice)
+                    console.print(escape(notice), soft_wrap=True)
+
+    return show
 
 
 @contextlib.contextmanager
