@@ -175,9 +175,7 @@ def test_capture_signal_keeps_everything_and_undoes_network(
     assert described["incomplete_reason"] == reason
     assert described["recorders"]["packets"]["packets"] > 0
     session = load_session(folder)
-    assert any(
-        f"capture is incomplete ({reason})" in n for n in session.notes
-    )
+    assert any(f"capture is incomplete ({reason})" in n for n in session.notes)
     findings = _audit(folder, tmp_path / "report")
     assert findings["findings"], "the incomplete session must still be audited"
 
