@@ -12,7 +12,6 @@ differs, as certificate-pinning HTTP clients do.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import http.server
 import json
@@ -24,10 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tests.lab.pki import issue_shared_pki
 
 HOSTS = ("api.careful.test", "api.careless.test", "api.pinned.test")
 """Lab host names, one per client behaviour; the origin serves them all."""
@@ -45,51 +41,14 @@ class LabFiles:
 
 
 def make_lab_files(folder: Path) -> LabFiles:
-    """Create a CA and an origin certificate for :data:`HOSTS` in ``folder``."""
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "toyaudit lab CA")])
-    ca = (
-        _builder(ca_name, ca_name, ca_key.public_key())
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    origin_key = ec.generate_private_key(ec.SECP256R1())
-    origin_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOSTS[0])])
-    names = [x509.DNSName(host) for host in HOSTS]
-    origin = (
-        _builder(origin_name, ca_name, origin_key.public_key())
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    files = LabFiles(
-        folder / "lab-ca.pem", folder / "origin.pem", folder / "origin.key"
-    )
-    files.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    files.certificate.write_bytes(origin.public_bytes(serialization.Encoding.PEM))
-    files.key.write_bytes(
-        origin_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return files
+    """Create a CA and an origin certificate for :data:`HOSTS` in ``folder``.
 
-
-def _builder(
-    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePublicKey
-) -> x509.CertificateBuilder:
-    now = dt.datetime.now(dt.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=7))
-    )
+    The lab's PKI (:mod:`tests.lab.pki`) issues them: one certificate names
+    every lab host, so the one origin can answer for all of them.
+    """
+    pki = issue_shared_pki(folder, HOSTS)
+    origin = pki.credentials[HOSTS[0]]
+    return LabFiles(pki.ca_path, origin.certificate_path, origin.key_path)
 
 
 class _OriginHandler(http.server.BaseHTTPRequestHandler):

@@ -4,6 +4,10 @@ A careful toy trusts this CA the way a real toy trusts the public web PKI, so
 it accepts the cloud servers and refuses mitmproxy's forged certificates. The
 capture is given the same CA file (``ssl_verify_upstream_trusted_ca``) so
 mitmproxy can validate the cloud without turning verification off.
+:func:`issue_pki` gives each server name its own certificate;
+:func:`issue_shared_pki` gives one certificate naming them all, for a single
+server that answers for every name (the capture tests' HTTPS origin,
+tests/capture/tlslab.py).
 
 Keys are P-256 (fast to generate, so every lab run has its own CA), and the
 certificates carry the extensions strict X.509 checking asks for (key
@@ -104,18 +108,18 @@ def _issue_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
 
 
 def _issue_leaf(
-    host: str, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey
+    hosts: Sequence[str], ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A server certificate for every name in ``hosts``, named after the first."""
     key = ec.generate_private_key(ec.SECP256R1())
     authority = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
+    names = x509.SubjectAlternativeName([x509.DNSName(host) for host in hosts])
     certificate = (
-        _builder(_name(host), ca.subject, key)
+        _builder(_name(hosts[0]), ca.subject, key)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_usage(signs=False), critical=True)
         .add_extension(authority, critical=False)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False
-        )
+        .add_extension(names, critical=False)
         .add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
         )
@@ -133,24 +137,56 @@ def _write_private(path: Path, content: bytes) -> None:
 
 def issue_pki(folder: Path, hosts: Sequence[str]) -> LabPki:
     """Create the lab CA and a certificate for each of ``hosts`` in ``folder``."""
+    ca, ca_key, ca_path = _write_ca(folder)
+    credentials = {
+        host: _write_credential(folder, (host,), ca, ca_key) for host in hosts
+    }
+    logger.debug("issued lab CA %s and %d server certificates", ca_path, len(hosts))
+    return LabPki(ca_path, credentials)
+
+
+def issue_shared_pki(folder: Path, hosts: Sequence[str]) -> LabPki:
+    """Create the lab CA and one certificate naming all of ``hosts`` in ``folder``.
+
+    For a single server that answers for every host: each host's credential
+    is that one certificate and key.
+    """
+    ca, ca_key, ca_path = _write_ca(folder)
+    shared = _write_credential(folder, hosts, ca, ca_key)
+    logger.debug("issued lab CA %s and one certificate for %s", ca_path, hosts)
+    return LabPki(ca_path, dict.fromkeys(hosts, shared))
+
+
+def _write_ca(
+    folder: Path,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, Path]:
+    """Issue the lab CA and write its certificate to ``folder/lab-ca.pem``."""
     ca, ca_key = _issue_ca()
     ca_path = folder / "lab-ca.pem"
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    credentials = {}
-    for host in hosts:
-        certificate, key = _issue_leaf(host, ca, ca_key)
-        credential = ServerCredential(folder / f"{host}.pem", folder / f"{host}.key")
-        credential.certificate_path.write_bytes(
-            certificate.public_bytes(serialization.Encoding.PEM)
-        )
-        _write_private(
-            credential.key_path,
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-        credentials[host] = credential
-    logger.debug("issued lab CA %s and %d server certificates", ca_path, len(hosts))
-    return LabPki(ca_path, credentials)
+    return ca, ca_key, ca_path
+
+
+def _write_credential(
+    folder: Path,
+    hosts: Sequence[str],
+    ca: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+) -> ServerCredential:
+    """Issue a certificate for ``hosts`` and write it, named after the first."""
+    certificate, key = _issue_leaf(hosts, ca, ca_key)
+    credential = ServerCredential(
+        folder / f"{hosts[0]}.pem", folder / f"{hosts[0]}.key"
+    )
+    credential.certificate_path.write_bytes(
+        certificate.public_bytes(serialization.Encoding.PEM)
+    )
+    _write_private(
+        credential.key_path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    return credential

@@ -3,16 +3,21 @@
 Each probe looks at one thing a capture needs (a privilege, the hotspot
 interface, libpcap, mitmdump, the proxy's CA, a free WireGuard port,
 iptables, the D-Bus system bus, BlueZ and a powered Bluetooth adapter) and
-returns a :class:`Check`: what it found, which capture features need it,
-and how to fix it on Linux and on macOS. Every probe takes its inputs
-(paths, executables, bus address) as arguments, so tests provoke the real
-failures. A probe that breaks is itself reported as a failed check:
+returns a :class:`~.doctorrecords.Check`: what it found, which capture
+features need it, and how to fix it on Linux and on macOS. Every probe takes
+its inputs (paths, executables, bus address) as arguments, so tests provoke
+the real failures. A probe that breaks is itself reported as a failed check:
 :func:`run_doctor` never raises.
+
+This module holds the settings, :func:`run_doctor` and the probes of the
+machine itself (privileges, interface, libpcap, mitmdump, CA, WireGuard port,
+iptables, forwarding). The D-Bus and BlueZ probes are in :mod:`.doctorbus`,
+the records (features, checks, the report) in :mod:`.doctorrecords`; both
+are importable from here as before.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import ctypes.util
 import errno
@@ -23,12 +28,19 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+
+from toyaudit.capture.doctorbus import (
+    DEFAULT_SYSTEM_BUS,
+    check_bluetooth,
+    check_bluez,
+    check_system_bus,
+    system_bus_address,
+)
+from toyaudit.capture.doctorrecords import Check, DoctorReport, Feature
 
 logger = logging.getLogger(__name__)
 
@@ -38,61 +50,10 @@ CAP_NET_RAW = 13
 DEFAULT_CONFDIR = Path.home() / ".local" / "share" / "toyaudit" / "mitmproxy"
 """Where captures keep mitmproxy's CA unless told otherwise."""
 CA_CERT_FILE = "mitmproxy-ca-cert.pem"
-DEFAULT_SYSTEM_BUS = "unix:path=/var/run/dbus/system_bus_socket"
 WIREGUARD_PORT = 51820
 MITMPROXY_MINIMUM = (11, 0)
 """Oldest mitmproxy the capture's addon is tested with."""
 _SUDO = "run toyaudit with sudo"
-
-
-class Feature(StrEnum):
-    """A part of a capture that a check can be needed for."""
-
-    PACKETS = "packets"
-    PROXY = "proxy"
-    BLE = "ble"
-    TRANSPARENT = "transparent"
-    WIREGUARD = "wireguard"
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """The outcome of one probe."""
-
-    name: str
-    """What was checked, e.g. ``packet capture privilege``."""
-    ok: bool
-    """True when the capture features listed can rely on it."""
-    required_for: tuple[Feature, ...]
-    """Features that need this; empty for a check that only informs."""
-    detail: str
-    """What was found, one line."""
-    fix_linux: str = ""
-    """What to do on Linux when it is not ok (or is a warning)."""
-    fix_macos: str = ""
-    """What to do on macOS."""
-    warning: bool = False
-    """Ok, but worth the user's attention (e.g. a CA not created yet)."""
-
-    def fix(self, platform: str = sys.platform) -> str:
-        """The fix for ``platform``."""
-        return self.fix_macos if platform == "darwin" else self.fix_linux
-
-
-@dataclass(frozen=True, slots=True)
-class DoctorReport:
-    """Every check, in the order they ran."""
-
-    checks: tuple[Check, ...]
-
-    def failures(self, features: Iterable[Feature] = tuple(Feature)) -> list[Check]:
-        """Failed checks needed by any of ``features``."""
-        wanted = set(features)
-        return [c for c in self.checks if not c.ok and wanted & set(c.required_for)]
-
-    def passed(self, features: Iterable[Feature] = tuple(Feature)) -> bool:
-        """True when every check needed by ``features`` is ok."""
-        return not self.failures(features)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +120,7 @@ def _bluetooth_checks(settings: DoctorSettings) -> list[Check]:
         # TODO: check CoreBluetooth's permission for the terminal on macOS;
         # until then a denied permission only shows when the scan starts.
         return []
-    address = system_bus_address(settings.system_bus)
-    bus = check_system_bus(address)
-    if not bus.ok:
-        skipped = "not checked: no D-Bus system bus"
-        return [bus, _bluez_check(False, skipped), _adapter_check(None, skipped)]
-    return [bus, *check_bluez(address, settings.bus_timeout)]
+    return check_bluetooth(settings.system_bus, settings.bus_timeout)
 
 
 def _capabilities(status_path: Path) -> int:
@@ -345,110 +301,31 @@ def check_forwarding(proc_sys: Path = Path("/proc/sys")) -> Check:
     return Check("IP forwarding", True, (), detail)
 
 
-def system_bus_address(given: str | None = None) -> str:
-    """The D-Bus system bus address: given, from the environment, or standard."""
-    return given or os.environ.get("DBUS_SYSTEM_BUS_ADDRESS") or DEFAULT_SYSTEM_BUS
-
-
-def _unix_socket_path(address: str) -> str | None:
-    """The socket path of the first ``unix:`` address (abstract ones start \\0)."""
-    for one in address.split(";"):
-        transport, _, params = one.partition(":")
-        if transport != "unix":
-            continue
-        keys = dict(part.partition("=")[::2] for part in params.split(","))
-        if "path" in keys:
-            return unquote(keys["path"])
-        if "abstract" in keys:
-            return "\0" + unquote(keys["abstract"])
-    return None
-
-
-def check_system_bus(address: str) -> Check:
-    """Can we connect to the D-Bus system bus socket (BlueZ lives there)?"""
-    name, needs = "D-Bus system bus", (Feature.BLE,)
-    fix = "start D-Bus: systemctl start dbus (containers: apt-get install dbus)"
-    path = _unix_socket_path(address)
-    if path is None:
-        return Check(name, False, needs, f"no unix socket in {address}", fix)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1.0)
-        try:
-            probe.connect(path)
-        except OSError as error:
-            detail = f"cannot connect to {path.lstrip(chr(0))}: {error.strerror}"
-            return Check(name, False, needs, detail, fix)
-    return Check(name, True, needs, f"reachable at {path.lstrip(chr(0))}")
-
-
-def check_bluez(address: str, timeout: float = 2.0) -> list[Check]:
-    """Is BlueZ (``org.bluez``) on the bus, with a powered adapter?
-
-    Returns two checks: BlueZ, then the adapter.
-    """
-    try:
-        owner, adapters = asyncio.run(_ask_bluez(address, timeout))
-    except Exception as error:  # whatever the bus does wrong is the finding
-        detail = f"no answer from the bus: {type(error).__name__} {error}".strip()
-        return [_bluez_check(False, detail), _adapter_check(None, "not checked")]
-    if owner is None:
-        detail = "org.bluez is not on the system bus"
-        return [_bluez_check(False, detail), _adapter_check(None, "not checked")]
-    return [_bluez_check(True, f"running ({owner})"), _adapter_check(adapters, "")]
-
-
-def _bluez_check(ok: bool, detail: str) -> Check:
-    fix = "apt-get install bluez; systemctl start bluetooth"
-    return Check("BlueZ", ok, (Feature.BLE,), detail, "" if ok else fix)
-
-
-def _adapter_check(adapters: dict[str, bool] | None, detail: str) -> Check:
-    name, needs = "Bluetooth adapter", (Feature.BLE,)
-    fix = "plug in an adapter; rfkill unblock bluetooth; bluetoothctl power on"
-    fix_macos = "turn Bluetooth on in System Settings"
-    if not adapters:
-        found = detail or "no adapter known to BlueZ"
-        return Check(name, False, needs, found, fix, fix_macos)
-    powered = [path.rsplit("/", 1)[-1] for path, on in sorted(adapters.items()) if on]
-    if not powered:
-        return Check(name, False, needs, "powered off", fix, fix_macos)
-    return Check(name, True, needs, f"{', '.join(powered)} powered")
-
-
-async def _ask_bluez(
-    address: str, timeout: float
-) -> tuple[str | None, dict[str, bool]]:
-    """Return org.bluez's unique name (None if absent) and adapter → powered."""
-    from dbus_fast import BusType, Message, MessageType
-    from dbus_fast.aio import MessageBus
-
-    bus = MessageBus(bus_address=address, bus_type=BusType.SYSTEM)
-    ask = "org.freedesktop.DBus"
-    try:
-        await asyncio.wait_for(bus.connect(), timeout)
-        owner = await asyncio.wait_for(bus.call(Message(
-            destination=ask, path="/org/freedesktop/DBus", interface=ask,
-            member="GetNameOwner", signature="s", body=["org.bluez"],
-        )), timeout)  # fmt: skip
-        if owner.message_type == MessageType.ERROR:
-            return None, {}
-        objects = await asyncio.wait_for(bus.call(Message(
-            destination="org.bluez", path="/",
-            interface=f"{ask}.ObjectManager", member="GetManagedObjects",
-        )), timeout)  # fmt: skip
-        if objects.message_type == MessageType.ERROR:
-            raise ValueError(f"GetManagedObjects: {objects.error_name}")
-        return str(owner.body[0]), _adapters(objects.body[0])
-    finally:
-        bus.disconnect()
-
-
-def _adapters(objects: dict[str, dict[str, dict[str, Any]]]) -> dict[str, bool]:
-    """Adapter object paths → Powered, from BlueZ's managed objects."""
-    adapters: dict[str, bool] = {}
-    for path, interfaces in objects.items():
-        adapter = interfaces.get("org.bluez.Adapter1")
-        if adapter is not None:
-            powered = adapter.get("Powered")
-            adapters[path] = bool(getattr(powered, "value", False))
-    return adapters
+__all__ = [
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CA_CERT_FILE",
+    "DEFAULT_CONFDIR",
+    "DEFAULT_SYSTEM_BUS",
+    "MITMPROXY_MINIMUM",
+    "WIREGUARD_PORT",
+    "Check",
+    "DoctorReport",
+    "DoctorSettings",
+    "Feature",
+    "check_admin_privilege",
+    "check_bluetooth",
+    "check_bluez",
+    "check_ca",
+    "check_capture_privilege",
+    "check_forwarding",
+    "check_interface",
+    "check_iptables",
+    "check_libpcap",
+    "check_mitmdump",
+    "check_system_bus",
+    "check_wireguard_port",
+    "find_mitmdump",
+    "run_doctor",
+    "system_bus_address",
+]

@@ -15,23 +15,36 @@ Packets go to an in-memory buffer that is written out at least every half
 second, so the file is readable while the capture runs. A failed write
 (full disk, I/O error) truncates the file back to its last whole packet and
 stops the recorder on its own, with ``failure`` saying why.
+
+This module holds the recorder: its threads, flushing and stopping. The
+socket (filter, opening, drop counts, error wording) is
+:mod:`.packetsocket`; the file and its buffer are :mod:`.packetfile`.
 """
 
 from __future__ import annotations
 
-import errno
-import ipaddress
 import logging
-import os
-import re
-import socket
-import struct
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from toyaudit.capture.packetfile import (
+    PacketFile,
+    create_packet_file,
+    pcapng_writer,
+    write_failure,
+)
+from toyaudit.capture.packetsocket import (
+    PACKET_STATISTICS,
+    SOL_PACKET,
+    capture_filter,
+    link_type,
+    open_socket,
+    read_drops,
+    require_interface,
+    sniffer_error,
+)
 from toyaudit.capture.recorder import RecorderStatus
 from toyaudit.errors import CaptureError
 
@@ -39,104 +52,10 @@ logger = logging.getLogger(__name__)
 
 PCAPNG_FILE = "traffic.pcapng"
 """Name of the packet file in the session folder."""
-SOL_PACKET = 263
-"""Linux socket level of AF_PACKET options (linux/socket.h)."""
-PACKET_STATISTICS = 6
-"""getsockopt option returning ``struct tpacket_stats`` (linux/if_packet.h)."""
 START_TIMEOUT = 2.0
 """Seconds to wait for the sniffer thread to report that it runs."""
 STOP_TIMEOUT = 2.0
 """Seconds :meth:`PacketRecorder.stop` waits for each thread before giving up."""
-_MAC = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
-
-
-def capture_filter(toy: str, companion: str | None = None) -> str:
-    """Return the BPF filter selecting the toy's packets (and the companion's).
-
-    Each address is a MAC (``ether host``) or an IPv4/IPv6 address (``host``).
-    Raises :class:`CaptureError` for anything else.
-    """
-    terms = [_host_term(address) for address in (toy, companion) if address]
-    return " or ".join(terms)
-
-
-def _host_term(address: str) -> str:
-    text = address.strip().lower()
-    if _MAC.match(text):
-        return f"ether host {text.replace('-', ':')}"
-    try:
-        return f"host {ipaddress.ip_address(text)}"
-    except ValueError:
-        raise CaptureError(
-            f"device address {address!r} is neither a MAC nor an IP address",
-            "give the toy as a MAC (aa:bb:cc:dd:ee:ff) or an IP address",
-        ) from None
-
-
-class _PacketFile:
-    """The append-only pcapng file, cut back to whole packets when a write fails.
-
-    ``PcapNgWriter`` writes into this object; blocks wait in memory until
-    :meth:`flush`. :meth:`end_packet` marks where each packet's blocks end, so
-    a write that fails half way leaves the file ending at a packet boundary.
-    """
-
-    def __init__(self, path: Path) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-        self.path = path
-        self._fd = os.open(path, flags, 0o600)
-        self._pending = bytearray()
-        self._ends: list[tuple[int, int | None]] = []  # (end in _pending, bytes)
-        self.stored_packets = 0
-        self.stored_bytes = 0
-        self.size = 0
-
-    def write(self, chunk: bytes) -> int:
-        """Buffer bytes from the pcapng writer."""
-        self._pending += chunk
-        return len(chunk)
-
-    def end_packet(self, packet_bytes: int | None) -> None:
-        """Mark the end of one packet's blocks (``None`` after header blocks)."""
-        self._ends.append((len(self._pending), packet_bytes))
-
-    @property
-    def pending_packets(self) -> int:
-        """Packets buffered since the last flush."""
-        return sum(1 for _, size in self._ends if size is not None)
-
-    def flush(self) -> None:
-        """Write the buffered blocks; on OSError keep only whole packets, re-raise."""
-        if self._fd < 0:
-            return
-        written = 0
-        try:
-            while written < len(self._pending):
-                written += os.write(self._fd, self._pending[written:])
-        except OSError:
-            self._keep_whole_packets(written)
-            raise
-        self._commit(len(self._pending))
-
-    def _keep_whole_packets(self, written: int) -> None:
-        whole = max((end for end, _ in self._ends if end <= written), default=0)
-        self._commit(whole)
-        os.ftruncate(self._fd, self.size)
-
-    def _commit(self, end: int) -> None:
-        for boundary, packet_bytes in self._ends:
-            if boundary <= end and packet_bytes is not None:
-                self.stored_packets += 1
-                self.stored_bytes += packet_bytes
-        self._ends = []
-        self.size += end
-        self._pending.clear()
-
-    def close(self) -> None:
-        """Close the descriptor; buffered bytes not flushed are dropped."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
 
 
 class PacketRecorder:
@@ -171,7 +90,7 @@ class PacketRecorder:
         self._socket: Any = None
         self._sniffer: Any = None
         self._writer: Any = None
-        self._file: _PacketFile | None = None
+        self._file: PacketFile | None = None
         self._watchdog: threading.Thread | None = None
         self._last_flush = time.monotonic()
         self._dropped = 0
@@ -187,9 +106,9 @@ class PacketRecorder:
         interface is missing, the privilege or libpcap is lacking, or the
         file cannot be created.
         """
-        _require_interface(self.interface)
+        require_interface(self.interface)
         logger.debug("packet filter on %s: %s", self.interface, self.bpf)
-        self._socket = _open_socket(self.interface, self.bpf)
+        self._socket = open_socket(self.interface, self.bpf)
         try:
             self._open_file()
             if self._failure is not None:
@@ -238,27 +157,9 @@ class PacketRecorder:
         return self.status()
 
     def _open_file(self) -> None:
-        from scapy.data import DLT_EN10MB
-        from scapy.utils import PcapNgWriter
-
-        try:
-            self._file = _PacketFile(self.path)
-        except OSError as error:
-            raise CaptureError(
-                f"cannot create {self.path}: {error.strerror}",
-                "check that the session folder exists, is writable and is new",
-            ) from error
-        # PcapNgWriter only takes a file name; it writes its blocks into our
-        # _PacketFile instead, which creates the file private and keeps packet
-        # boundaries. The header goes out now, so even an empty capture is a
-        # valid pcapng file.
-        self._writer = PcapNgWriter(os.devnull)
-        self._writer.f.close()
-        self._writer.f = self._file
-        self._writer.linktype = _link_type(self._socket, DLT_EN10MB)
-        self._writer.write_header(None)
-        self._file.end_packet(None)
-        self._flush_locked()
+        self._file = create_packet_file(self.path)
+        self._writer = pcapng_writer(self._file, link_type(self._socket))
+        self._flush_locked()  # the header now: even an empty capture is valid
 
     def _start_sniffer(self) -> None:
         from scapy.sendrecv import AsyncSniffer
@@ -277,7 +178,7 @@ class PacketRecorder:
             if not self._sniffer.thread.is_alive() or time.monotonic() > deadline:
                 break
         if self._sniffer.exception is not None or not self._started.is_set():
-            raise _sniffer_error(self.interface, self._sniffer.exception)
+            raise sniffer_error(self.interface, self._sniffer.exception)
         self._running = True
         self._read_drops()  # the counters reset on read: start from zero here
 
@@ -318,7 +219,7 @@ class PacketRecorder:
         try:
             self._file.flush()
         except OSError as error:
-            self._fail(_write_failure(self._file, error))
+            self._fail(write_failure(self._file, error))
 
     def _fail(self, message: str) -> None:
         """Record why the recorder stopped on its own and stop the sniffer."""
@@ -363,74 +264,7 @@ class PacketRecorder:
 
     def _read_drops(self) -> None:
         """Add the kernel's drop count since the last read (Linux only)."""
-        if sys.platform != "linux" or self._socket is None:
-            # TODO: read BIOCGSTATS on macOS; until then the user is not told
-            # about packets the kernel dropped there.
-            return
-        try:
-            raw = self._socket.ins.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
-        except (OSError, AttributeError, ValueError):
-            return  # closed by scapy after a socket failure
-        _seen, dropped = struct.unpack("II", raw)
-        self._dropped += dropped
-
-
-def _require_interface(interface: str) -> None:
-    try:
-        socket.if_nametoindex(interface)
-    except OSError:
-        raise CaptureError(
-            f"network interface {interface!r} does not exist",
-            "check its name with 'ip link' (Linux) or 'ifconfig' (macOS); for a "
-            "hotspot it is the Wi-Fi interface the toy joined, e.g. wlan0",
-        ) from None
-
-
-def _open_socket(interface: str, bpf: str) -> Any:
-    """Open scapy's listening socket with the filter attached."""
-    import scapy.layers.l2  # noqa: F401  (registers Ethernet for the link type)
-    from scapy.data import ETH_P_ALL
-    from scapy.interfaces import resolve_iface
-
-    try:
-        listen = resolve_iface(interface).l2listen()
-        return listen(iface=interface, type=ETH_P_ALL, filter=bpf)
-    except Exception as error:  # scapy raises plain Exceptions; sorted below
-        raise _sniffer_error(interface, error) from error
-
-
-def _link_type(capture_socket: Any, default: int) -> int:
-    from scapy.config import conf
-
-    link_layer: Any = getattr(capture_socket, "LL", None)
-    return int(conf.l2types.layer2num.get(link_layer, default))
-
-
-def _sniffer_error(interface: str, error: BaseException | None) -> CaptureError:
-    """Turn what scapy raised into a CaptureError with the fix."""
-    text = str(error)
-    if isinstance(error, PermissionError):
-        return CaptureError(
-            f"no permission to capture packets on {interface} (CAP_NET_RAW missing)",
-            "run toyaudit capture with sudo; or grant cap_net_raw+eip with "
-            "setcap, but only to a private copy of the Python interpreter, "
-            "since every script that interpreter runs gets the right",
-        )
-    if "libpcap" in text:
-        return CaptureError(
-            f"cannot filter packets on {interface}: libpcap is not available",
-            "install libpcap (Debian/Ubuntu: apt-get install libpcap0.8; "
-            "Fedora: dnf install libpcap)",
-        )
-    if isinstance(error, OSError) and error.errno in (errno.ENODEV, errno.ENXIO):
-        return CaptureError(
-            f"network interface {interface!r} disappeared or is not usable",
-            "check it with 'ip link' and that the hotspot is running",
-        )
-    return CaptureError(
-        f"cannot capture on {interface}: {type(error).__name__}: {text}",
-        "run again with -v for details; check the interface with 'ip link'",
-    )
+        self._dropped += read_drops(self._socket)
 
 
 def _died_message(interface: str, error: BaseException | None) -> str:
@@ -439,8 +273,12 @@ def _died_message(interface: str, error: BaseException | None) -> str:
     return f"capture on {interface} ended: the interface went down or disappeared"
 
 
-def _write_failure(packet_file: _PacketFile, error: OSError) -> str:
-    kept = f"the file keeps the first {packet_file.stored_packets} packets"
-    if error.errno == errno.ENOSPC:
-        return f"disk full while writing {packet_file.path.name}; {kept}"
-    return f"write error ({error.strerror}) on {packet_file.path.name}; {kept}"
+__all__ = [
+    "PACKET_STATISTICS",
+    "PCAPNG_FILE",
+    "SOL_PACKET",
+    "START_TIMEOUT",
+    "STOP_TIMEOUT",
+    "PacketRecorder",
+    "capture_filter",
+]

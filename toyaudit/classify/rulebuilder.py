@@ -1,6 +1,6 @@
 """Collect parsed rules file by file, then check references and completeness.
 
-Each top-level section of a rule file has a parser here that validates its
+Each top-level section of a rule file has a parser that validates its
 entries with :class:`RuleReader` (so errors name ``file:line`` and the rule
 id) and records them in a :class:`RuleBuilder`. The builder refuses an id
 defined twice in one folder, lets a later folder replace an earlier one's
@@ -8,12 +8,18 @@ rule, and finally checks that every referenced category exists, that every
 persona field is mapped and that the severity matrix and decoding settings
 are complete. (The JSON Schema check of each file, :mod:`.ruleschema`, runs
 after these parsers, so their more specific messages come first.)
+
+This module holds the builder and the parsers of the categories, detectors,
+persona, recipients, checks and decoding sections. The severity matrix
+(``over_tls``, ``plaintext``) and ``phases`` are read and checked complete
+by :mod:`.severitymatrix`; the shape every section must have is checked by
+:mod:`.rulesections`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -25,15 +31,14 @@ from toyaudit.classify.detectors import Detector
 from toyaudit.classify.recipients import PURPOSES, RecipientRule
 from toyaudit.classify.records import Category, Party, Tier
 from toyaudit.classify.ruleschema import VERSION_KEY
-from toyaudit.classify.ruleset import (
-    PARTIES,
-    SEVERITIES,
-    TIERS,
-    PhaseReach,
-    PhaseRule,
-    RuleSet,
-    SeverityRules,
-    phase_key,
+from toyaudit.classify.rulesections import rule_source, section_items, section_mapping
+from toyaudit.classify.ruleset import TIERS, PhaseRule, RuleSet
+from toyaudit.classify.severitymatrix import (
+    complete_severity,
+    over_tls_entries,
+    phase_entries,
+    plaintext_entries,
+    severity_name,
 )
 from toyaudit.classify.yamlsource import LocatedMapping, RuleReader
 from toyaudit.errors import RulesError
@@ -105,7 +110,7 @@ class RuleBuilder:
             categories={
                 key: rule.category for key, (rule, _) in self.categories.items()
             },
-            severity=self._severity(),
+            severity=complete_severity(self.severity, self.phases),
             sha256=sha256,
             files=files,
             detectors=tuple(rule for rule, _ in self.detectors.values()),
@@ -151,26 +156,6 @@ class RuleBuilder:
                 "map each under 'persona:' (see rules/persona.yaml)",
             )
 
-    def _severity(self) -> SeverityRules:
-        over_tls: dict[tuple[Tier, Party], str] = {}
-        plaintext: dict[Tier, str] = {}
-        for tier in Tier:
-            plaintext[tier] = self._required_severity(f"plaintext {tier.value}")
-            for party in Party:
-                over_tls[(tier, party)] = self._required_severity(
-                    f"over_tls {tier.value} {party.value}"
-                )
-        phases = {name: rule for name, (rule, _) in self.phases.items()}
-        return SeverityRules(over_tls=over_tls, plaintext=plaintext, phases=phases)
-
-    def _required_severity(self, rule_id: str) -> str:
-        if rule_id not in self.severity:
-            raise RulesError(
-                f"rules: the severity matrix has no entry '{rule_id}'",
-                "complete 'over_tls' and 'plaintext' (see rules/severity.yaml)",
-            )
-        return self.severity[rule_id][0]
-
     def _decoding(self) -> DecodingRules:
         missing = [
             name
@@ -200,40 +185,10 @@ class _CategoryRule:
     legal: tuple[str, ...]
 
 
-def _items(path: Path, line: int, section: str, content: object) -> list[RuleReader]:
-    """The rules of a list section, each wrapped in a reader named by its id."""
-    if not isinstance(content, list):
-        raise RulesError(
-            f"{path}:{line}: '{section}' must be a list", "see docs/rules.md"
-        )
-    readers = []
-    for index, entry in enumerate(content):
-        if not isinstance(entry, LocatedMapping):
-            raise RulesError(
-                f"{path}:{line}: item {index + 1} of '{section}' is not a mapping",
-                "write each rule as '- id: ...' followed by its fields",
-            )
-        identifier = entry.get("id", entry.get("domain", f"#{index + 1} of {section}"))
-        readers.append(RuleReader(path, entry, str(identifier)))
-    return readers
-
-
-def _mapping(path: Path, line: int, section: str, content: object) -> LocatedMapping:
-    if not isinstance(content, LocatedMapping):
-        raise RulesError(
-            f"{path}:{line}: '{section}' must be a mapping", "see docs/rules.md"
-        )
-    return content
-
-
-def _source(reader: RuleReader) -> str:
-    return f"{reader.path}:{reader.mapping.line}"
-
-
 def _parse_categories(
     builder: RuleBuilder, path: Path, line: int, content: object
 ) -> None:
-    for reader in _items(path, line, "categories", content):
+    for reader in section_items(path, line, "categories", content):
         if "provisions" in reader.mapping:
             reader.fail(
                 "provisions",
@@ -255,13 +210,13 @@ def _parse_categories(
             description=str(reader.mapping.get("description", "")).strip(),
         )
         rule = _CategoryRule(category, reader.text_list("legal"))
-        builder.add(builder.categories, category.id, rule, _source(reader))
+        builder.add(builder.categories, category.id, rule, rule_source(reader))
 
 
 def _parse_detectors(
     builder: RuleBuilder, path: Path, line: int, content: object
 ) -> None:
-    for reader in _items(path, line, "detectors", content):
+    for reader in section_items(path, line, "detectors", content):
         detector = parse_detector(reader)
         builder.add(builder.detectors, detector.id, detector, detector.source)
 
@@ -269,7 +224,7 @@ def _parse_detectors(
 def _parse_persona(
     builder: RuleBuilder, path: Path, line: int, content: object
 ) -> None:
-    mapping = _mapping(path, line, "persona", content)
+    mapping = section_mapping(path, line, "persona", content)
     for field in mapping:
         reader = RuleReader(path, mapping, f"persona:{field}")
         if field not in PERSONA_FIELDS:
@@ -287,7 +242,7 @@ def _parse_persona(
 def _parse_recipients(
     builder: RuleBuilder, path: Path, line: int, content: object
 ) -> None:
-    for reader in _items(path, line, "recipients", content):
+    for reader in section_items(path, line, "recipients", content):
         reader.check_fields(("domain", "owner", "purpose", "party"), ("service",))
         domain = reader.text("domain")
         suffix = domain.removeprefix("*.")
@@ -323,11 +278,11 @@ def _parse_recipients(
             Party(party),
             str(reader.mapping.get("service", "")),
         )
-        builder.add(builder.recipients, domain, rule, _source(reader))
+        builder.add(builder.recipients, domain, rule, rule_source(reader))
 
 
 def _parse_checks(builder: RuleBuilder, path: Path, line: int, content: object) -> None:
-    for reader in _items(path, line, "checks", content):
+    for reader in section_items(path, line, "checks", content):
         reader.check_fields(
             ("id", "title", "severity"),
             ("description", "needs", "regulations", "parameters"),
@@ -336,8 +291,8 @@ def _parse_checks(builder: RuleBuilder, path: Path, line: int, content: object) 
         check = Check(
             id=reader.text("id"),
             title=reader.text("title"),
-            severity=_severity_name(reader, "severity"),
-            source=_source(reader),
+            severity=severity_name(reader, "severity"),
+            source=rule_source(reader),
             description=str(reader.mapping.get("description", "")).strip(),
             needs=reader.text_list("needs"),
             regulations=reader.text_list("regulations"),
@@ -349,94 +304,28 @@ def _parse_checks(builder: RuleBuilder, path: Path, line: int, content: object) 
 def _parse_over_tls(
     builder: RuleBuilder, path: Path, line: int, content: object
 ) -> None:
-    for tier, row_line, row in _tier_rows(path, line, "over_tls", content):
-        table = _mapping(path, row_line, f"over_tls {tier}", row)
-        reader = RuleReader(path, table, f"over_tls {tier}")
-        for party in table:
-            if party not in PARTIES:
-                reader.fail(party, f"unknown party {party!r}", _one_of(PARTIES))
-            source = f"{path}:{table.line_of(party)}"
-            severity = _severity_name(reader, party)
-            builder.add(builder.severity, f"over_tls {tier} {party}", severity, source)
+    for rule_id, severity, source in over_tls_entries(path, line, content):
+        builder.add(builder.severity, rule_id, severity, source)
 
 
 def _parse_plaintext(
     builder: RuleBuilder, path: Path, line: int, content: object
 ) -> None:
-    mapping = _mapping(path, line, "plaintext", content)
-    for tier, row_line, _ in _tier_rows(path, line, "plaintext", content):
-        reader = RuleReader(path, mapping, f"plaintext {tier}")
-        severity = _severity_name(reader, tier)
-        builder.add(
-            builder.severity, f"plaintext {tier}", severity, f"{path}:{row_line}"
-        )
+    for rule_id, severity, source in plaintext_entries(path, line, content):
+        builder.add(builder.severity, rule_id, severity, source)
 
 
 def _parse_phases(builder: RuleBuilder, path: Path, line: int, content: object) -> None:
-    mapping = _mapping(path, line, "phases", content)
-    reaches = tuple(PhaseReach)
-    for name, value in mapping.items():
-        source = f"{path}:{mapping.line_of(name)}"
-        table = _mapping(path, mapping.line_of(name), f"phases {name}", value)
-        reader = RuleReader(path, table, f"phase {name}")
-        reader.check_fields(("raise", "applies"), ("label",))
-        steps = reader.number("raise", 0, 4, 0)
-        if steps != int(steps):
-            reader.fail("raise", "'raise' must be a whole number", "use 0 to 4")
-        reach = reader.text("applies")
-        if reach not in reaches:
-            reader.fail("applies", f"'applies' is {reach!r}", _one_of(reaches))
-        key = phase_key(name)
-        label = reader.text("label", _phase_label(key, PhaseReach(reach)))
-        rule = PhaseRule(key, int(steps), PhaseReach(reach), label)
+    for key, rule, source in phase_entries(path, line, content):
         builder.add(builder.phases, key, rule, source)
-
-
-def _phase_label(name: str, reach: PhaseReach) -> str:
-    """What a phase rule without a ``label`` tells parents."""
-    if reach is PhaseReach.UNTIL_END:
-        return f"before the {name} phase ended"
-    if reach is PhaseReach.FROM_START:
-        return f"after the {name} phase began"
-    return f"during the {name} phase"
-
-
-def _tier_rows(
-    path: Path, line: int, section: str, content: object
-) -> list[tuple[str, int, object]]:
-    """(tier, line, value) for each row of a tier-keyed section, tiers checked."""
-    mapping = _mapping(path, line, section, content)
-    rows = []
-    for tier, row in mapping.items():
-        if tier not in TIERS:
-            raise RulesError(
-                f"{path}:{mapping.line_of(tier)}: rule {section} {tier}: "
-                f"{tier!r} is not a tier",
-                _one_of(TIERS),
-            )
-        rows.append((tier, mapping.line_of(tier), row))
-    return rows
-
-
-def _one_of(choices: Sequence[str]) -> str:
-    return "use one of: " + ", ".join(choices)
-
-
-def _severity_name(reader: RuleReader, key: str) -> str:
-    severity = reader.text(key)
-    if severity not in SEVERITIES:
-        reader.fail(
-            key,
-            f"severity {severity!r} is unknown",
-            "use one of: " + ", ".join(SEVERITIES),
-        )
-    return severity
 
 
 def _parse_decoding(
     builder: RuleBuilder, path: Path, line: int, content: object
 ) -> None:
-    reader = RuleReader(path, _mapping(path, line, "decoding", content), "decoding")
+    reader = RuleReader(
+        path, section_mapping(path, line, "decoding", content), "decoding"
+    )
     reader.check_fields((), (*_DECODING_NUMBERS, *_DECODING_LISTS))
     for name in reader.mapping:
         source = f"{path}:{reader.mapping.line_of(name)}"
