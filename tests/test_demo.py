@@ -146,7 +146,7 @@ def test_demo_audit_shows_the_story() -> None:
         ("tls-interception-accepted", "app-measurement.com"),
         ("tls-interception-rejected", "media.plushpal.example"),
         ("plaintext-personal-data", "api.plushpal.example"),
-        ("plaintext-credentials", "<lab address>"),
+        ("plaintext-credentials", "mqtt.plushpal.example"),
         ("ble-read-without-pairing", "c0:ff:ee:12:34:56"),
         ("ble-trackable-address", "c0:ff:ee:12:34:56"),
     } <= checks

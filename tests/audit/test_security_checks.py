@@ -150,7 +150,7 @@ def _check(document: Any, check_id: str, subject: str | None = None) -> dict[str
 
 
 def test_audit_reports_the_security_checks_in_order(findings: Any) -> None:
-    assert findings["$schema"] == "urn:toyaudit:findings-1.1"
+    assert findings["$schema"] == "urn:toyaudit:findings-1.2"
     assert [(item["severity"], item["check"]) for item in findings["checks"]] == [
         ("critical", "plaintext-credentials"),
         ("critical", "tls-interception-accepted"),

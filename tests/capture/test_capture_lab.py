@@ -87,9 +87,10 @@ def _nat_rules() -> str:
     return listing.stdout
 
 
-def _audit(folder: Path, out: Path) -> dict[str, Any]:
+def _audit(folder: Path, out: Path, codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
+    """Audit ``folder``; a capture cut short may end a TLS connection mid-record (6)."""
     audit = _toyaudit("audit", str(folder), "--out", str(out))
-    assert audit.returncode in (0, 6), audit.stderr
+    assert audit.returncode in codes, audit.stderr
     findings = json.loads((out / "findings.json").read_text())
     assert isinstance(findings, dict)
     return findings
@@ -176,7 +177,7 @@ def test_capture_signal_keeps_everything_and_undoes_network(
     assert described["recorders"]["packets"]["packets"] > 0
     session = load_session(folder)
     assert any(f"capture is incomplete ({reason})" in n for n in session.notes)
-    findings = _audit(folder, tmp_path / "report")
+    findings = _audit(folder, tmp_path / "report", codes=(0, 6))
     assert findings["findings"], "the incomplete session must still be audited"
 
 

@@ -22,6 +22,8 @@ from toyaudit.session import seal_session
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "captures" / "demo-plushbear"
+CAPTURE = "traffic.pcapng"
+"""The demo's packet capture, as ``toyaudit capture`` names it."""
 
 
 def run_toyaudit(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -132,21 +134,21 @@ def test_audit_missing_session_is_one_line_error(tmp_path: Path) -> None:
 
 def test_audit_refuses_tampered_evidence(tmp_path: Path) -> None:
     session = copy_demo(tmp_path)
-    pcap = session / "traffic.pcap"
+    pcap = session / CAPTURE
     content = pcap.read_bytes()
     pcap.write_bytes(content[:-1] + bytes([content[-1] ^ 0xFF]))
 
     completed = run_toyaudit("audit", str(session), cwd=tmp_path)
 
     assert completed.returncode == ExitCode.SESSION
-    assert "traffic.pcap" in completed.stderr
+    assert CAPTURE in completed.stderr
     assert "manifest" in completed.stderr
     assert not (tmp_path / "reports").exists()
 
 
 def test_audit_truncated_pcap_reports_partial_results(tmp_path: Path) -> None:
     session = copy_demo(tmp_path)
-    pcap = session / "traffic.pcap"
+    pcap = session / CAPTURE
     content = pcap.read_bytes()
     pcap.write_bytes(content[: len(content) * 2 // 3 + 7])
     seal_session(session)
@@ -155,7 +157,7 @@ def test_audit_truncated_pcap_reports_partial_results(tmp_path: Path) -> None:
 
     assert completed.returncode == ExitCode.PARTIAL, completed.stderr
     document = load_findings(tmp_path / "out")
-    assert any("traffic.pcap" in note for note in document["coverage"]["problems"])
+    assert any(CAPTURE in note for note in document["coverage"]["problems"])
     assert document["findings"], "findings before the cut must still be reported"
 
 
@@ -228,18 +230,22 @@ def test_audit_demo_finds_expected_data_recipients_and_transport(
     document = load_findings(demo_run[0])
     keys = finding_keys(document)
 
-    api, voice, analytics = (
+    api, voice, analytics, mqtt = (
         "api.plushpal.example",
         "voice.plushpal.example",
         "app-measurement.com",
+        "mqtt.plushpal.example",
     )
     expected = {
-        # the plaintext HTTP call in the pcap: name, serial, birthdate, MAC
+        # the plaintext HTTP call in the pcap: name, serial
         ("child-name", "2", api, "plaintext"),
         ("device-id", "3", api, "plaintext"),
-        ("child-birthdate", "2", api, "plaintext"),
-        ("mac-address", "3", api, "plaintext"),
-        # the decrypted flows: voice clip, analytics SDK, Wi-Fi setup
+        # plain MQTT to an address the toy looked up as the vendor's broker
+        ("precise-location", "1", mqtt, "plaintext"),
+        ("password", "S", mqtt, "plaintext"),
+        # the decrypted flows: voice clip, analytics SDK, Wi-Fi setup, profile
+        ("child-birthdate", "2", api, "tls"),
+        ("mac-address", "3", api, "tls"),
         ("voice-recording", "1", voice, "tls"),
         ("advertising-id", "3", analytics, "tls"),
         ("email-address", "2", analytics, "tls"),
@@ -271,10 +277,15 @@ def test_audit_demo_parties_severities_and_evidence(
     assert name["recipient"]["party"] == "first party"
     assert name["severity"] == "critical"
     assert "sent before setup was finished" in name["severity_reason"]
-    frames = {tuple(item["evidence"]["packets"]) for item in name["detections"]}
-    assert all(frames) and all(
-        item["method"] == "persona" for item in name["detections"]
-    )
+    places = {item["evidence"]["reference"] for item in name["detections"]}
+    assert any(place.startswith(f"{CAPTURE} frames") for place in places)
+    assert all(item["method"] == "persona" for item in name["detections"])
+
+    broker = by_key[("precise-location", "mqtt.plushpal.example", "plaintext")]
+    assert broker["recipient"]["party"] == "first party"
+    named = broker["detections"][0]["evidence"]["dns_name"]
+    assert named["name"] == "mqtt.plushpal.example"
+    assert named["answer"]["file"] == CAPTURE
 
     hashed = by_key[("email-address", "app-measurement.com", "tls")]["detections"][0]
     assert hashed["form"] == "sha256"
@@ -325,8 +336,8 @@ def test_audit_never_writes_into_the_session(tmp_path: Path) -> None:
 
 
 def test_audit_single_capture_file_without_session(tmp_path: Path) -> None:
-    capture = tmp_path / "toy-capture.pcap"
-    shutil.copyfile(DEMO / "traffic.pcap", capture)
+    capture = tmp_path / "toy-capture.pcapng"
+    shutil.copyfile(DEMO / CAPTURE, capture)
 
     completed = run_toyaudit("audit", str(capture), cwd=tmp_path)
 
@@ -428,3 +439,15 @@ def test_audit_user_rules_override_and_extend_the_shipped_ones(tmp_path: Path) -
     assert ("wifi-network", "3") in categories
     assert ("toy-serial", "2") in categories
     assert not any(category == "device-id" for category, _ in categories)
+
+
+def test_audit_demo_notes_what_the_capture_passed_through(
+    demo_run: tuple[Path, str],
+) -> None:
+    coverage = load_findings(demo_run[0])["coverage"]
+
+    assert coverage["problems"] == []
+    assert any(
+        "the toy refused interception of media.plushpal.example" in note
+        for note in coverage["notes"]
+    )

@@ -14,6 +14,7 @@ class LostTally:
 
     name: str
     lost: int = 0
+    hidden: int = 0
 
     @property
     def key(self) -> str:
@@ -21,9 +22,13 @@ class LostTally:
 
     def merge(self, other: LostTally) -> None:
         self.lost += other.lost
+        self.hidden += other.hidden
+
+    def problems(self) -> list[str]:
+        return [f"{self.name}: {self.lost} lost"] if self.lost else []
 
     def notes(self) -> list[str]:
-        return [f"{self.name}: {self.lost} lost"] if self.lost else []
+        return [f"{self.name}: {self.hidden} hidden"] if self.hidden else []
 
 
 def test_first_notes_keep_the_first_ranks_whatever_the_order() -> None:
@@ -99,3 +104,25 @@ def test_coverage_merge_keeps_a_note_only_another_shard_made() -> None:
     first.settle()
 
     assert first.problems == ["a.pcap: read failed partway", "b.pcap: 1 lost"]
+
+
+def test_coverage_notes_settle_in_place_apart_from_problems() -> None:
+    whole = Coverage()
+    shards = [Coverage.for_shard(), Coverage.for_shard()]
+    for index, each in enumerate([whole, *shards]):
+        each.note("a.pcap: passed through")
+        hidden = 3 if each is whole else index
+        each.add_tally(LostTally("a.pcap", hidden=hidden))
+        each.note("b.pcap: passed through")
+
+    first, second = shards
+    first.merge(second)
+    first.settle()
+
+    assert whole.notes == [
+        "a.pcap: passed through",
+        "a.pcap: 3 hidden",
+        "b.pcap: passed through",
+    ]
+    assert whole.problems == []
+    assert first == whole

@@ -8,6 +8,8 @@ pcap back through ingest with and without the key log OpenSSL wrote.
 from __future__ import annotations
 
 import datetime
+import json
+import shutil
 import ssl
 from pathlib import Path
 
@@ -96,16 +98,103 @@ def _tls_wire(folder: Path, version: ssl.TLSVersion) -> list[tuple[bool, bytes]]
     return wire
 
 
-def _write_pcap(folder: Path, wire: list[tuple[bool, bytes]]) -> Path:
-    conversation = TcpConversation((TOY, 49800), (CLOUD, 443), start=START)
-    frames = conversation.open()
-    for from_client, chunk in wire:
-        frames += conversation.send(from_client, chunk)
-    frames += conversation.close()
+def _write_pcap(
+    folder: Path, wire: list[tuple[bool, bytes]], *others: list[tuple[bool, bytes]]
+) -> Path:
+    """A pcap of one TLS connection per wire, one after the other."""
+    frames = []
+    for number, chunks in enumerate((wire, *others)):
+        conversation = TcpConversation(
+            (TOY, 49800 + number), (CLOUD, 443), start=START + number
+        )
+        frames += conversation.open()
+        for from_client, chunk in chunks:
+            frames += conversation.send(from_client, chunk)
+        frames += conversation.close()
     capture = folder / "capture.pcap"
     with capture.open("wb") as stream:
         PcapWriter(stream).write_frames(frames)
     return capture
+
+
+def _capture_with_a_keyless_connection(folder: Path) -> Path:
+    """Two TLS connections to voice.toy.test; the key log holds the first's only."""
+    other = folder / "other"
+    other.mkdir()
+    passed = _tls_wire(other, ssl.TLSVersion.TLSv1_3)
+    shutil.rmtree(other)
+    capture = _write_pcap(folder, _tls_wire(folder, ssl.TLSVersion.TLSv1_3), passed)
+    for name in ("cert.pem", "key.pem"):
+        (folder / name).unlink()
+    return capture
+
+
+def _refuse(folder: Path, host: str) -> None:
+    verdict = {
+        "time": "2025-11-24T16:00:00Z",
+        "client": f"{TOY.ip}:49700",
+        "server": f"{CLOUD.ip}:443",
+        "sni": host,
+        "verdict": "rejected",
+        "detail": "tlsv1 alert unknown ca",
+    }
+    (folder / "tls-verdicts.jsonl").write_text(json.dumps(verdict) + "\n")
+
+
+def test_decrypted_connection_passed_through_after_a_refusal_is_a_note(
+    tmp_path: Path,
+) -> None:
+    _capture_with_a_keyless_connection(tmp_path)
+    _refuse(tmp_path, "voice.toy.test")
+
+    observations, coverage = _read_folder(tmp_path)
+
+    assert len([item for item in observations if isinstance(item, HttpRequest)]) == 1
+    assert coverage.problems == []
+    [note] = coverage.notes
+    assert note.startswith(
+        "capture.pcap: content not visible: the toy refused interception of "
+        "voice.toy.test, so the capture passed it through (1 TLS connection, "
+        "192.168.4.23:49801 -> 203.0.113.20:443 at frame "
+    )
+
+
+def test_decrypted_connection_without_secrets_is_a_note_naming_the_key_log(
+    tmp_path: Path,
+) -> None:
+    _capture_with_a_keyless_connection(tmp_path)
+    _refuse(tmp_path, "other.toy.test")
+
+    _observations, coverage = _read_folder(tmp_path)
+
+    assert coverage.problems == []
+    [note] = coverage.notes
+    assert (
+        "the key log holds no secrets for voice.toy.test, so it stays encrypted" in note
+    )
+
+
+def test_decrypted_keyless_notes_merge_across_shards(tmp_path: Path) -> None:
+    _capture_with_a_keyless_connection(tmp_path)
+    _refuse(tmp_path, "voice.toy.test")
+    session = open_evidence(tmp_path)
+    whole = Coverage()
+    list(read_session(session, whole))
+
+    shards = [Coverage.for_shard() for _ in range(3)]
+    for index, coverage in enumerate(shards):
+        list(read_session(session, coverage, None, Shard(index, 3)))
+    for other in shards[1:]:
+        shards[0].merge(other)
+    shards[0].settle()
+
+    assert whole.notes and shards[0] == whole
+
+
+def _read_folder(folder: Path) -> tuple[list[Observation], Coverage]:
+    coverage = Coverage()
+    observations = list(read_session(open_evidence(folder), coverage))
+    return observations, coverage
 
 
 def _read(capture: Path) -> tuple[list[Observation], Coverage]:
@@ -160,9 +249,13 @@ def test_decrypted_pcap_with_wrong_keylog_says_why(tmp_path: Path) -> None:
     observations, coverage = _read(capture)
 
     assert not any(isinstance(item, HttpRequest) for item in observations)
-    [problem] = coverage.problems
-    assert "capture.pcap: TLS connection 192.168.4.23:49800" in problem
-    assert "not decrypted" in problem and "client random" in problem
+    # No connection of the file has secrets in the key log: the wrong key log.
+    assert coverage.problems == [
+        "capture.pcap: TLS connections not decrypted: the key log holds no secrets "
+        "for any of the 1 TLS connections, the first 192.168.4.23:49800 -> "
+        "203.0.113.20:443 at frame 4; check that the key log belongs to this capture"
+    ]
+    assert coverage.notes == []
 
 
 def test_decrypted_every_shard_reads_the_key_log(tmp_path: Path) -> None:

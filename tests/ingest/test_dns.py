@@ -1,4 +1,4 @@
-"""Tests of the DNS query reader against packets built by scapy."""
+"""Tests of the DNS query and answer readers against packets built by scapy."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scapy.layers.dns import DNS, DNSQR
+from scapy.layers.dns import DNS, DNSQR, DNSRR
 
-from toyaudit.ingest.dns import parse_dns_queries
+from toyaudit.ingest.dns import parse_dns_answers, parse_dns_queries
 from toyaudit.ingest.records import DnsQuery, Endpoint
 
 
@@ -91,3 +91,76 @@ def test_dns_over_tcp_reads_several_length_prefixed_queries(
     ]
     assert all(isinstance(query, DnsQuery) for query in observations)
     assert observations[0].server == Endpoint("10.0.0.1", 53)
+
+
+def _response(name: str, *answers: Any, rcode: int = 0) -> bytes:
+    return bytes(
+        DNS(qr=1, rd=1, ra=1, rcode=rcode, qd=[DNSQR(qname=name)], an=list(answers))
+    )
+
+
+def test_dns_answers_give_the_asked_name_its_addresses() -> None:
+    response = _response(
+        "MQTT.Toy.Example.",
+        DNSRR(rrname="mqtt.toy.example", type="A", rdata="203.0.113.13"),
+        DNSRR(rrname="mqtt.toy.example", type="AAAA", rdata="2001:db8::13"),
+    )
+
+    assert parse_dns_answers(response) == (
+        "mqtt.toy.example",
+        ["203.0.113.13", "2001:db8::13"],
+    )
+
+
+def test_dns_answers_follow_cname_chains_back_to_the_asked_name() -> None:
+    response = _response(
+        "mqtt.toy.example",
+        # out of order on purpose: RFC 1034 does not fix the order of records
+        DNSRR(rrname="edge.cdn.example", type="A", rdata="203.0.113.13"),
+        DNSRR(rrname="mqtt.toy.example", type="CNAME", rdata="toy.cdn.example"),
+        DNSRR(rrname="toy.cdn.example", type="CNAME", rdata="edge.cdn.example"),
+    )
+
+    assert parse_dns_answers(response) == ("mqtt.toy.example", ["203.0.113.13"])
+
+
+def test_dns_answers_ignore_records_of_other_names() -> None:
+    response = _response(
+        "mqtt.toy.example",
+        DNSRR(rrname="tracker.example", type="A", rdata="198.51.100.1"),
+        DNSRR(rrname="mqtt.toy.example", type="A", rdata="203.0.113.13"),
+    )
+
+    assert parse_dns_answers(response) == ("mqtt.toy.example", ["203.0.113.13"])
+
+
+def test_dns_answers_none_for_queries_errors_and_cname_loops() -> None:
+    address = DNSRR(rrname="toy.example", type="A", rdata="203.0.113.13")
+    loop = (
+        DNSRR(rrname="a.example", type="CNAME", rdata="b.example"),
+        DNSRR(rrname="b.example", type="CNAME", rdata="a.example"),
+    )
+
+    assert parse_dns_answers(bytes(DNS(qd=[DNSQR(qname="toy.example")]))) is None
+    assert parse_dns_answers(_response("toy.example", address, rcode=3)) is None
+    assert parse_dns_answers(_response("toy.example")) is None
+    assert parse_dns_answers(_response("a.example", *loop)) is None
+
+
+def test_dns_answers_keep_records_read_before_a_cut() -> None:
+    response = _response(
+        "toy.example",
+        DNSRR(rrname="toy.example", type="A", rdata="203.0.113.13"),
+        DNSRR(rrname="toy.example", type="A", rdata="203.0.113.14"),
+    )
+
+    assert parse_dns_answers(response[:-6]) == ("toy.example", ["203.0.113.13"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(payload=st.binary(max_size=200))
+def test_dns_answers_survive_random_payloads(payload: bytes) -> None:
+    answered = parse_dns_answers(b"\x00\x01\x81\x80\x00\x01\x00\x03" + payload)
+
+    if answered is not None:
+        assert answered[1] and len(answered[0]) <= 255 * 4

@@ -524,10 +524,25 @@ def test_tlsdecrypt_unsupported_version_or_suite(
         (True, 23, version, b"\x00" * 48),
     ]
 
-    decryptor, _plaintext = _decrypt(records, "")
+    # The key log knows the connection: what stops it is the version or suite.
+    decryptor, _plaintext = _decrypt(records, f"CLIENT_RANDOM {'01' * 32} {'00' * 48}")
 
     assert decryptor.problem is not None
     assert decryptor.problem.startswith(problem)
+    assert not decryptor.keyless
+
+
+def test_tlsdecrypt_unsupported_version_without_any_keys_is_keyless() -> None:
+    records: list[Record] = [
+        (True, 22, 0x0301, _hello(1, 0x0301, 0x002F)),
+        (False, 22, 0x0301, _hello(2, 0x0301, 0x002F)),
+    ]
+
+    decryptor, _plaintext = _decrypt(records, f"CLIENT_RANDOM {'02' * 32} {'00' * 48}")
+
+    assert decryptor.keyless and not decryptor.keyed
+    assert decryptor.problem is not None
+    assert decryptor.problem.startswith("no key log entry for client random 0101")
 
 
 def test_tlsdecrypt_oversized_hello_is_refused() -> None:

@@ -4,10 +4,12 @@ The sample session audits an invented plush toy. Its findings cover every
 severity but medium, every party and both transports, and its strings are
 chosen to break careless renderers: a host that is an HTML script element, a
 location with an ESC sequence and with ``|`` and ``*`` in a key, a coverage
-problem carrying rich markup and a terminal escape, and the persona's child
-name quoted inside a cookie location. Its security checks (not pre-sorted)
-add a TLS verdict whose capture note carries HTML, a bidi override and the
-child's name, and a Bluetooth device named by the child's name.
+problem carrying rich markup and a terminal escape, a coverage note carrying
+HTML, and the persona's child name quoted inside a cookie location. One
+contact was first seen in traffic named by a DNS answer. Its security checks
+(not pre-sorted) add a TLS verdict whose capture note carries HTML, a bidi
+override and the child's name, and a Bluetooth device named by the child's
+name.
 ``tests/cli/test_terminal.py`` loads :func:`sample_assessment` from this file
 by path (tests have no packages).
 """
@@ -29,7 +31,7 @@ from toyaudit.assess.records import (
     Severity,
 )
 from toyaudit.classify.records import Category, Method, Party, Recipient, Tier
-from toyaudit.ingest.records import Coverage, Evidence, Transport
+from toyaudit.ingest.records import Coverage, DnsName, Evidence, Transport
 from toyaudit.session import PersonaValue, Phase, Session, Toy
 
 CHILD_NAME = "Emma Lou"
@@ -39,6 +41,11 @@ HOSTILE_HOST = "<script>alert(1)</script>"
 ESCAPE_LOCATION = "header 'X-Serial\x1b[31m'"
 PIPE_LOCATION = "json key 'n|a*m_e'"
 HOSTILE_PROBLEM = "traffic.pcap: packet 881 cut short [bold]\x1b[2J"
+PASSED_THROUGH_NOTE = (
+    "traffic.pcap: content not visible: the toy refused interception of "
+    "media.cuddly.example, so the capture passed it through (1 TLS connection, "
+    "192.168.4.23:49811 -> 203.0.113.12:443 at frame 77) <i>"
+)
 HOSTILE_VERDICT_NOTE = f"<b>alert</b> \u202eunknown ca\u202c for {CHILD_NAME}"
 
 UTC = dt.UTC
@@ -231,8 +238,16 @@ def _contacts() -> tuple[Contact, ...]:
         ),
         Contact(SPEECH, (Transport.TLS,), 7, Evidence(FLOWS, flow_id="f-1")),
         Contact(STRANGER, (Transport.PLAINTEXT,), 2, Evidence(PCAP, (39,))),
-        Contact(CLOCK, (Transport.PLAINTEXT,), 1, Evidence(PCAP, (2,))),
+        Contact(CLOCK, (Transport.PLAINTEXT,), 1, CLOCK_EVIDENCE),
     )
+
+
+CLOCK_EVIDENCE = Evidence(
+    PCAP,
+    (2,),
+    dns_name=DnsName("time.example.net", "192.0.2.123", Evidence(PCAP, (1,))),
+)
+"""A time query that names no host: the DNS answer in frame 1 named it."""
 
 
 def _checks() -> tuple[CheckFinding, ...]:
@@ -289,7 +304,11 @@ def _checks() -> tuple[CheckFinding, ...]:
 def sample_assessment() -> Assessment:
     """The hostile sample assessment; findings deliberately not pre-sorted."""
     coverage = Coverage(
-        files_read=[PCAP, FLOWS], packets=1200, flows=34, problems=[HOSTILE_PROBLEM]
+        files_read=[PCAP, FLOWS],
+        packets=1200,
+        flows=34,
+        problems=[HOSTILE_PROBLEM],
+        notes=[PASSED_THROUGH_NOTE],
     )
     return Assessment(
         session=_session(),

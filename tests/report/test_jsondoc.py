@@ -11,7 +11,12 @@ import pytest
 
 from toyaudit.assess.records import Assessment
 from toyaudit.report import render_json
-from toyaudit.report.jsondoc import SCHEMA_ID, VERSION_1_RESOURCE, load_schema
+from toyaudit.report.jsondoc import (
+    REVISION_1_1_RESOURCE,
+    SCHEMA_ID,
+    VERSION_1_RESOURCE,
+    load_schema,
+)
 
 
 def _validate(document: Any, resource: str | None = None) -> None:
@@ -59,7 +64,7 @@ def test_schema_rejects_unknown_severity(assessment: Assessment) -> None:
 def test_render_json_header_and_run(assessment: Assessment) -> None:
     document = _document(assessment)
     assert document["$schema"] == SCHEMA_ID == load_schema()["$id"]
-    assert SCHEMA_ID == "urn:toyaudit:findings-1.1"
+    assert SCHEMA_ID == "urn:toyaudit:findings-1.2"
     assert document["schema_version"] == 1
     assert document["run"] == {
         "tool_version": "0.1.0",
@@ -138,8 +143,35 @@ def test_render_json_detection_fields_round_trip(
             "packets": [12, 13],
             "flow_id": None,
             "reference": "traffic.pcap frames 12, 13",
+            "dns_name": None,
         },
         "phase": None,
+    }
+
+
+def test_render_json_evidence_names_the_dns_answer(assessment: Assessment) -> None:
+    contacts = _document(assessment)["contacts"]
+    [clock] = [
+        item for item in contacts if item["recipient"]["host"] == "time.example.net"
+    ]
+
+    assert clock["first_evidence"] == {
+        "file": "traffic.pcap",
+        "packets": [2],
+        "flow_id": None,
+        "reference": "traffic.pcap frame 2, server time.example.net "
+        "(192.0.2.123, from the DNS answer in frame 1)",
+        "dns_name": {
+            "name": "time.example.net",
+            "address": "192.0.2.123",
+            "answer": {
+                "file": "traffic.pcap",
+                "packets": [1],
+                "flow_id": None,
+                "reference": "traffic.pcap frame 1",
+                "dns_name": None,
+            },
+        },
     }
 
 
@@ -186,6 +218,11 @@ def test_render_json_coverage(assessment: Assessment) -> None:
     assert coverage["files_read"] == ["traffic.pcap", "flows.mitm"]
     assert (coverage["packets"], coverage["flows"]) == (1200, 34)
     assert coverage["problems"] == ["traffic.pcap: packet 881 cut short [bold]\\x1b[2J"]
+    assert coverage["notes"] == [
+        "traffic.pcap: content not visible: the toy refused interception of "
+        "media.cuddly.example, so the capture passed it through (1 TLS connection, "
+        "192.168.4.23:49811 -> 203.0.113.12:443 at frame 77) <i>"
+    ]
 
 
 def test_render_json_redacted_hides_every_personal_value(
@@ -253,10 +290,44 @@ def test_render_json_check_explanation_is_scrubbed_and_redacted(
     assert child_name in revealed
 
 
-def test_schema_revision_1_1_accepts_version_1_documents(
+def _as_revision_1_1(document: Any) -> Any:
+    """The document without what revision 1.2 added."""
+    del document["coverage"]["notes"]
+    evidences = [contact["first_evidence"] for contact in document["contacts"]]
+    evidences += [item for check in document["checks"] for item in check["evidence"]]
+    evidences += [
+        detection["evidence"]
+        for finding in document["findings"]
+        for detection in finding["detections"]
+    ]
+    for evidence in evidences:
+        del evidence["dns_name"]
+    document["$schema"] = "urn:toyaudit:findings-1.1"
+    return document
+
+
+def test_schema_revision_1_2_accepts_revision_1_1_documents(
     assessment: Assessment,
 ) -> None:
-    document = _document(assessment)
+    document = _as_revision_1_1(_document(assessment))
+
+    _validate(document)
+    _validate(document, REVISION_1_1_RESOURCE)
+
+
+def test_schema_revision_1_1_is_kept_and_refuses_notes(assessment: Assessment) -> None:
+    assert load_schema(REVISION_1_1_RESOURCE)["$id"] == "urn:toyaudit:findings-1.1"
+    document = _as_revision_1_1(_document(assessment))
+    document["coverage"]["notes"] = []
+
+    with pytest.raises(jsonschema.ValidationError):
+        _validate(document, REVISION_1_1_RESOURCE)
+
+
+def test_schema_revision_1_2_accepts_version_1_documents(
+    assessment: Assessment,
+) -> None:
+    document = _as_revision_1_1(_document(assessment))
     del document["checks"]
     for finding in document["findings"]:
         del finding["phase"]

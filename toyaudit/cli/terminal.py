@@ -102,6 +102,8 @@ def print_summary(
 
     for note in assessment.session.notes:
         console.print(f"[cyan]note:[/cyan] {escape(redactor.text(note))}")
+    for note in assessment.coverage.notes:
+        console.print(f"[cyan]note:[/cyan] {escape(redactor.text(note))}")
     for problem in assessment.coverage.problems:
         console.print(f"[yellow]warning:[/yellow] {escape(redactor.text(problem))}")
     for path in written:

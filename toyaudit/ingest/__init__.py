@@ -9,8 +9,17 @@ however large the capture.
 
 What could not be read goes into the :class:`Coverage` passed in, one note
 per problem naming the file and the place, so the report can say what the
-audit did not see. Only a file that cannot be read at all raises
+audit did not see; what the capture could not show although it was read
+(TLS connections the capture had no keys for, :mod:`.keyless`) goes into its
+informational notes. Only a file that cannot be read at all raises
 :class:`IngestError`.
+
+A session's files are read in this order: TLS key logs, then packet
+captures, then every other file, each group in session order. The packet
+captures' DNS answers then name the servers of every later file's traffic
+that carries only an address (:mod:`.names`), and ``tls-verdicts.jsonl`` is
+looked at first of all, so that TLS connections passed through after a
+refused interception are told apart from failed decryption.
 
 Given a :class:`Shard`, the readers read only that shard's part of each
 file, for an audit split between worker processes (:mod:`.shard`).
@@ -35,6 +44,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,15 +57,25 @@ from toyaudit.ingest.bluetooth import (
 )
 from toyaudit.ingest.flows import read_flows
 from toyaudit.ingest.har import looks_like_har, read_har
+from toyaudit.ingest.keyless import Refusals
 from toyaudit.ingest.keylog import KeyLog
+from toyaudit.ingest.names import NameTable
 from toyaudit.ingest.packets import read_capture
 from toyaudit.ingest.pcapfile import PCAP_MAGICS, PCAPNG_MAGIC, ProgressCallback
-from toyaudit.ingest.records import Coverage, Observation
+from toyaudit.ingest.records import Coverage, Observation, TlsVerdict
 from toyaudit.ingest.shard import Shard
 from toyaudit.ingest.verdicts import looks_like_tls_verdicts, read_tls_verdicts
 from toyaudit.session import Session
 
-__all__ = ["ProgressCallback", "Shard", "read_evidence", "read_session"]
+__all__ = [
+    "NameTable",
+    "ProgressCallback",
+    "Refusals",
+    "Shard",
+    "read_evidence",
+    "read_refusals",
+    "read_session",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -69,14 +89,17 @@ def read_session(
     progress: ProgressCallback | None = None,
     shard: Shard | None = None,
 ) -> Iterator[Observation]:
-    """Yield the observations of every evidence file of ``session``, in order.
+    """Yield the observations of every evidence file of ``session``.
 
     TLS key logs among the evidence are read first, so that every capture of
-    the session is decrypted with them. In loose captures (no session folder),
+    the session is decrypted with them; packet captures next, so that their
+    DNS answers name the servers of the other files' traffic
+    (:mod:`~toyaudit.ingest.names`). In loose captures (no session folder),
     files of no known format are skipped with a note; in a sealed session they
     are an error, since the manifest says they are evidence. With a
     ``shard``, only that shard's part of each file is read
-    (:mod:`~toyaudit.ingest.shard`); key logs are read whole by every shard.
+    (:mod:`~toyaudit.ingest.shard`); key logs, the refusals of
+    ``tls-verdicts.jsonl`` and DNS answers are read whole by every shard.
     """
     keylog = KeyLog()
     keylog_names = [
@@ -86,18 +109,66 @@ def read_session(
         keylog.add_file(session.path / name)
         coverage.files_read.append(name)
     _note_keylog_problems(keylog, coverage)
-    for name in session.evidence:
-        if name in keylog_names:
-            continue
+    refusals = read_refusals(session)
+    names = NameTable()
+    for name in _reading_order(session, keylog_names):
         try:
-            yield from read_evidence(
-                session.path / name, name, coverage, progress, keylog, shard
+            observations = read_evidence(
+                session.path / name,
+                name,
+                coverage,
+                progress,
+                keylog,
+                shard,
+                names=names,
+                refusals=refusals,
             )
+            for observation in observations:
+                yield names.name(observation)
         except UnknownFormatError as error:
             if session.sealed:
                 raise
             coverage.skip(f"{name}: skipped, not a capture toyaudit reads")
             logger.info("%s", error)
+    overflow = names.overflow_note()
+    if overflow is not None:
+        coverage.note(overflow)
+
+
+def _reading_order(session: Session, keylog_names: list[str]) -> list[str]:
+    """The evidence files other than key logs: packet captures first."""
+    others = [name for name in session.evidence if name not in keylog_names]
+    captures = [name for name in others if _is_packet_capture(session.path / name)]
+    return captures + [name for name in others if name not in captures]
+
+
+def _is_packet_capture(path: Path) -> bool:
+    """Whether a file starts like a pcap or pcapng file."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(4)
+    except OSError:
+        return False  # read_evidence reports the unreadable file itself
+    return head in PCAP_MAGICS or head == PCAPNG_MAGIC
+
+
+def read_refusals(session: Session) -> Refusals:
+    """The hosts the toy refused interception for, from its ``tls-verdicts.jsonl``.
+
+    Read by every shard before any capture, to tell connections passed
+    through after a refusal from failed decryption; the lines it cannot read
+    are noted when the file is read as evidence.
+    """
+    verdicts: list[TlsVerdict] = []
+    for name in session.evidence:
+        if not looks_like_tls_verdicts(name):
+            continue
+        try:
+            with (session.path / name).open("rb") as stream:
+                verdicts.extend(read_tls_verdicts(stream, name, Coverage()))
+        except OSError as error:
+            logger.debug("%s: not read for refusals: %s", name, error)
+    return Refusals.from_verdicts(verdicts)
 
 
 def _note_keylog_problems(keylog: KeyLog, coverage: Coverage) -> None:
@@ -143,15 +214,21 @@ def read_evidence(
     progress: ProgressCallback | None = None,
     keylog: KeyLog | None = None,
     shard: Shard | None = None,
+    *,
+    names: NameTable | None = None,
+    refusals: Refusals | None = None,
 ) -> Iterator[Observation]:
     """Yield the observations of one evidence file, recognised by its first bytes.
 
     ``name`` is what goes into every :class:`Evidence` (the file name relative
     to the session). Raises :class:`IngestError` when the file cannot be
     opened or is in no format toyaudit reads. ``keylog`` holds TLS secrets to
-    decrypt packet captures with. With a ``shard``, only its part of the
+    decrypt packet captures with; a packet capture's DNS answers go into
+    ``names``, and ``refusals`` tells which of its TLS connections without
+    secrets were passed through. With a ``shard``, only its part of the
     file is read: its conversations, flows or entries, and Bluetooth files
-    and TLS verdicts only by the first shard.
+    and TLS verdicts only by the first shard. Observations come out unnamed:
+    :meth:`NameTable.name` names them.
     """
     try:
         stream = path.open("rb", buffering=1 << 20)
@@ -163,8 +240,23 @@ def read_evidence(
         ) from error
     with stream:
         yield from _read_stream(
-            stream, name, coverage, total, progress, keylog, shard or Shard(0, 1)
+            stream,
+            name,
+            coverage,
+            total,
+            progress,
+            _Clues(keylog, names, refusals),
+            shard or Shard(0, 1),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Clues:
+    """What other files of the session tell the reader of a packet capture."""
+
+    keylog: KeyLog | None
+    names: NameTable | None
+    refusals: Refusals | None
 
 
 def _read_stream(
@@ -173,7 +265,7 @@ def _read_stream(
     coverage: Coverage,
     total: int,
     progress: ProgressCallback | None,
-    keylog: KeyLog | None,
+    clues: _Clues,
     shard: Shard,
 ) -> Iterator[Observation]:
     """Choose the reader by the file's magic bytes and run it."""
@@ -194,7 +286,17 @@ def _read_stream(
         yield from _guard_os_errors(
             name,
             coverage,
-            read_capture(stream, name, coverage, total, progress, keylog, shard),
+            read_capture(
+                stream,
+                name,
+                coverage,
+                total,
+                progress,
+                clues.keylog,
+                shard,
+                clues.names,
+                clues.refusals,
+            ),
         )
     elif _FLOW_FILE_START.match(head):
         coverage.files_read.append(name)

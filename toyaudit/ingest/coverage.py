@@ -1,12 +1,19 @@
 """What the readers could not read, kept so that shards of one audit merge exactly.
 
-A :class:`Coverage` collects the notes a report shows under "what this audit
-did not see". Most notes are about a whole file (a truncated pcap, an
-unreadable header) and come out the same whichever part of the file a reader
-handled. Others count things spread over the file: holes in TCP streams,
-broken HAR entries, TLS connections left encrypted. When an audit is split
-into shards (:mod:`toyaudit.audit`), every shard sees only its share of
-those, so a reader does not word them as it goes: it keeps a
+A :class:`Coverage` collects what a report shows under "what this audit did
+not see", in two lists. ``problems`` are input that could not be read: a
+truncated pcap, an unreadable header, a TLS connection whose decryption
+failed; an audit with any ends with exit code 6. ``notes`` are what the
+capture could not show by design, although everything was read: the content
+of a TLS connection the live capture passed through untouched after the toy
+refused its certificate, or of one the key log has no secrets for. They are
+informational.
+
+Most notes are about a whole file and come out the same whichever part of
+the file a reader handled. Others count things spread over the file: holes
+in TCP streams, broken HAR entries, TLS connections left encrypted. When an
+audit is split into shards (:mod:`toyaudit.audit`), every shard sees only
+its share of those, so a reader does not word them as it goes: it keeps a
 :class:`CoverageTally` per file, and the tallies of every shard are merged
 before they become notes. One process and any number of shards therefore
 give the same notes, in the same order.
@@ -34,8 +41,12 @@ class CoverageTally(Protocol):
         """Add the counts another shard kept about the same file."""
         ...
 
+    def problems(self) -> list[str]:
+        """The problems these counts make (input not read), in a fixed order."""
+        ...
+
     def notes(self) -> list[str]:
-        """The coverage notes these counts make, in a fixed order."""
+        """The informational notes these counts make, in a fixed order."""
         ...
 
 
@@ -80,8 +91,8 @@ class Coverage:
     """What the readers could not read, so the report can say what was skipped.
 
     Readers append to it as they go and keep streaming; nothing here stops an
-    audit. ``problems`` are one-line, human-readable notes that name the file
-    and the place (packet number or byte offset).
+    audit. ``problems`` and ``notes`` are one-line, human-readable sentences
+    that name the file and the place (packet number or byte offset).
 
     A reader adds what it counted about a file with :meth:`add_tally` once
     the file is read. Normally the tally is worded on the spot. A coverage
@@ -97,9 +108,13 @@ class Coverage:
     """Flows read from mitmproxy flow files, and entries read from HAR files."""
     problems: list[str] = field(default_factory=list)
     """Input skipped or lost, each naming the file and where it started."""
-    pending: list[tuple[int, CoverageTally]] | None = None
-    """Tallies not worded yet, each with the index in ``problems`` where its
-    notes go; None unless this coverage belongs to a shard."""
+    notes: list[str] = field(default_factory=list)
+    """What the capture could not show although it was read whole, such as
+    connections passed through untouched: informational, not a failure."""
+    pending: list[tuple[int, int, CoverageTally]] | None = None
+    """Tallies not worded yet, each with the indexes in ``problems`` and in
+    ``notes`` where its words go; None unless this coverage belongs to a
+    shard."""
 
     @classmethod
     def for_shard(cls) -> Coverage:
@@ -110,12 +125,17 @@ class Coverage:
         """Record that part of the input was skipped."""
         self.problems.append(note)
 
+    def note(self, note: str) -> None:
+        """Record something the capture could not show, which is no failure."""
+        self.notes.append(note)
+
     def add_tally(self, tally: CoverageTally) -> None:
         """Record what a reader counted about a file, worded now or at settling."""
         if self.pending is None:
-            self.problems.extend(tally.notes())
+            self.problems.extend(tally.problems())
+            self.notes.extend(tally.notes())
         else:
-            self.pending.append((len(self.problems), tally))
+            self.pending.append((len(self.problems), len(self.notes), tally))
 
     def merge(self, other: Coverage) -> None:
         """Fold another shard's coverage of the same session into this one.
@@ -127,32 +147,51 @@ class Coverage:
         appended, so that nothing is lost.
         """
         self.flows += other.flows
-        known = set(self.problems)
-        for note in other.problems:
-            if note not in known:
-                logger.debug("a note only one shard made: %s", note)
-                self.problems.append(note)
-                known.add(note)
-        mine = {tally.key: tally for _, tally in self.pending or ()}
-        for _, tally in other.pending or ():
+        _add_new(self.problems, other.problems)
+        _add_new(self.notes, other.notes)
+        mine = {tally.key: tally for _, _, tally in self.pending or ()}
+        for _, _, tally in other.pending or ():
             kept = mine.get(tally.key)
             if kept is not None:
                 kept.merge(tally)
             elif self.pending is not None:
-                self.pending.append((len(self.problems), tally))
+                self.pending.append((len(self.problems), len(self.notes), tally))
                 mine[tally.key] = tally
 
     def settle(self) -> None:
-        """Word every pending tally into ``problems``, each at its place."""
+        """Word every pending tally into ``problems`` and ``notes``, at its place."""
         if not self.pending:
             self.pending = None
             return
-        notes: list[str] = []
-        start = 0
-        for place, tally in self.pending:
-            notes.extend(self.problems[start:place])
-            notes.extend(tally.notes())
-            start = max(start, place)
-        notes.extend(self.problems[start:])
-        self.problems = notes
+        pending = self.pending
+        self.problems = _interleave(
+            self.problems, [(place, tally.problems()) for place, _, tally in pending]
+        )
+        self.notes = _interleave(
+            self.notes, [(place, tally.notes()) for _, place, tally in pending]
+        )
         self.pending = None
+
+
+def _add_new(mine: list[str], others: list[str]) -> None:
+    """Append the sentences of another shard that this one did not make."""
+    known = set(mine)
+    for sentence in others:
+        if sentence not in known:
+            logger.debug("a note only one shard made: %s", sentence)
+            mine.append(sentence)
+            known.add(sentence)
+
+
+def _interleave(
+    sentences: list[str], inserts: list[tuple[int, list[str]]]
+) -> list[str]:
+    """``sentences`` with each insert's words put at its index, in order."""
+    woven: list[str] = []
+    start = 0
+    for place, words in inserts:
+        woven.extend(sentences[start:place])
+        woven.extend(words)
+        start = max(start, place)
+    woven.extend(sentences[start:])
+    return woven

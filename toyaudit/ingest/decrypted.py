@@ -8,8 +8,13 @@ recognises HTTP, WebSocket, MQTT and the rest exactly as for plaintext TCP.
 Observations from it are marked as sent inside TLS, and their evidence names
 the frames that carried the encrypted records.
 
-A connection that cannot be decrypted (no secrets for it, an unsupported
-suite, a damaged record) gets one coverage note saying why.
+A connection that cannot be decrypted (an unsupported suite, a damaged
+record, secrets missing for part of it) gets one entry in the capture's
+:class:`DecryptionLog` saying why, which becomes a coverage problem. A
+connection the key log knows nothing of gets a
+:class:`~toyaudit.ingest.keyless.KeylessConnection` entry instead: the
+capture never had its keys, which is a limit of the capture
+(:mod:`~toyaudit.ingest.keyless`), not a failure to read it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import logging
 from collections.abc import Callable
 
 from toyaudit.ingest.conversation import TlsConsumerFactory
+from toyaudit.ingest.keyless import KeylessConnection
 from toyaudit.ingest.keylog import KeyLog
 from toyaudit.ingest.records import Endpoint, Observation, Transport
 from toyaudit.ingest.tcp import ACK, FIN, SYN, Reassembler
@@ -28,6 +34,18 @@ from toyaudit.ingest.tlsstream import TlsRecord
 logger = logging.getLogger(__name__)
 
 _APPLICATION_DATA = 23
+
+
+class DecryptionLog:
+    """What the decrypting readers of one capture file say, in order."""
+
+    def __init__(self) -> None:
+        self.entries: list[str | KeylessConnection] = []
+        """Why connections were not decrypted: a problem in words, or a
+        connection the key log holds nothing for. The reader takes the new
+        entries after each segment, to rank them by frame."""
+        self.decrypted = 0
+        """Connections for which the key log held a secret."""
 
 
 class DecryptedStream:
@@ -40,11 +58,15 @@ class DecryptedStream:
         server: Endpoint,
         emit: Callable[[Observation], None],
         keylog: KeyLog,
-        problems: list[str],
+        log: DecryptionLog,
     ) -> None:
         self.name = name
         self.emit = emit
-        self.problems = problems
+        self.log = log
+        self.client, self.server = client, server
+        self.keyed = False
+        self.first_frame = 0
+        """The first frame of the connection's first record."""
         self.decryptor = TlsDecryptor(keylog)
         self.inner = Reassembler(name, transport=Transport.TLS)
         self.ends = (_packed(client), _packed(server))
@@ -58,11 +80,16 @@ class DecryptedStream:
 
     def record(self, from_client: bool, record: TlsRecord) -> None:
         """Decrypt one record and feed its application data to the inner reader."""
+        if not self.first_frame and record.frames:
+            self.first_frame = record.frames[0]
         plaintext = self.decryptor.record(
             from_client, record.content_type, record.version, record.fragment
         )
         if plaintext and record.content_type == _APPLICATION_DATA:
             self._feed(from_client, plaintext, record)
+        if not self.keyed and self.decryptor.keyed:
+            self.keyed = True
+            self.log.decrypted += 1
         self._deliver()
 
     def gap(self, from_client: bool) -> None:
@@ -118,14 +145,23 @@ class DecryptedStream:
         self.inner.ready.clear()
 
     def _report(self, problem: str) -> None:
-        if not self.reported:
-            self.reported = True
-            where = f"{self.name}: TLS connection {self.connection}"
-            self.problems.append(f"{where} not decrypted: {problem}")
+        if self.reported:
+            return
+        self.reported = True
+        if self.decryptor.keyless:
+            server_name = self.decryptor.server_name
+            self.log.entries.append(
+                KeylessConnection(
+                    self.client, self.server, server_name, self.first_frame
+                )
+            )
+            return
+        where = f"{self.name}: TLS connection {self.connection}"
+        self.log.entries.append(f"{where} not decrypted: {problem}")
 
 
 def decryption_factory(
-    name: str, keylog: KeyLog, problems: list[str]
+    name: str, keylog: KeyLog, log: DecryptionLog
 ) -> TlsConsumerFactory:
     """A factory giving every TLS connection of a capture its decrypting reader.
 
@@ -138,7 +174,7 @@ def decryption_factory(
     ) -> DecryptedStream | None:
         if not len(keylog):
             return None
-        return DecryptedStream(name, client, server, emit, keylog, problems)
+        return DecryptedStream(name, client, server, emit, keylog, log)
 
     return make
 

@@ -12,14 +12,23 @@ Over TCP (port 53, no magic to recognise it by), each message carries a
 2-byte length prefix and a connection may carry several queries
 (RFC 1035 §4.2.2, RFC 7766 §6.2.1); :class:`DnsStreamReader` reads them.
 
-User-visible limits: DNS over TLS/HTTPS and the answers of responses are not
-read. ICMP error messages quoting a DNS packet are not read as queries, since
-only UDP payloads reach this module.
+Of responses, :func:`parse_dns_answers` reads what names servers: the
+addresses (A and AAAA records, RFC 1035 §3.4.1, RFC 3596 §2.2) the answer
+section gives the name asked for, directly or at the end of a chain of CNAME
+records (RFC 1035 §3.3.1), so that traffic sent to those addresses can be
+named (:mod:`~toyaudit.ingest.names`). Records of the authority and
+additional sections are not believed: a server may put anything there.
+
+User-visible limits: DNS over TLS/HTTPS is not read, nor are the answers of
+DNS over TCP and of mDNS (multicast announcements name devices, not the
+servers a client chose). ICMP error messages quoting a DNS packet are not
+read as queries, since only UDP payloads reach this module.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Protocol
 
 from toyaudit.ingest.streambuf import StreamBuffer
@@ -35,9 +44,20 @@ DNS_HEADER = 12
 MAX_QUESTIONS = 64
 """Questions read per message; real queries carry one (mDNS a handful)."""
 
+DNS_SERVER_PORT = 53
+"""Source port of the DNS responses whose answers name servers."""
+MAX_ANSWERS = 64
+"""Answer records read per response."""
+
 _MAX_NAME_LENGTH = 255  # RFC 1035 §3.1
 _MAX_POINTER_JUMPS = 32
+_MAX_ALIASES = 16
 _POINTER = 0xC0
+_TYPE_A = 1
+_TYPE_CNAME = 5
+_TYPE_AAAA = 28
+_CLASS_IN = 1
+_ADDRESS_FAMILIES = {4: socket.AF_INET, 16: socket.AF_INET6}
 
 
 def parse_dns_queries(payload: bytes) -> list[tuple[str, int]]:
@@ -60,6 +80,75 @@ def parse_dns_queries(payload: bytes) -> list[tuple[str, int]]:
     except MalformedPayloadError as error:
         logger.debug("malformed DNS question: %s", error)
     return questions
+
+
+def parse_dns_answers(payload: bytes) -> tuple[str, list[str]] | None:
+    """The name a DNS response answers, and the addresses it gives that name.
+
+    Reads the first question's name, then the answer section: A and AAAA
+    records of that name, or of a name it is an alias of through CNAME
+    records, in any order (RFC 1034 §3.6.2). Returns None for queries,
+    error responses (RCODE not 0) and responses with no address for the
+    name; a response cut short keeps the records read before the cut.
+    """
+    # RFC 1035 §4.1.1: QR set, OPCODE 0 (a standard query), RCODE 0
+    if len(payload) < DNS_HEADER or payload[2] & 0xF8 != 0x80 or payload[3] & 0x0F:
+        return None
+    questions = int.from_bytes(payload[4:6], "big")
+    answers = min(int.from_bytes(payload[6:8], "big"), MAX_ANSWERS)
+    if not questions or not answers:
+        return None
+    cursor = Cursor(payload, DNS_HEADER)
+    aliases: dict[str, str] = {}
+    records: list[tuple[str, str]] = []
+    try:
+        asked = _read_name(cursor)
+        cursor.raw(4)  # qtype and qclass
+        for _ in range(min(questions, MAX_QUESTIONS) - 1):
+            _read_name(cursor)
+            cursor.raw(4)
+        for _ in range(answers):
+            _read_answer(cursor, aliases, records)
+    except MalformedPayloadError as error:
+        if not records:
+            logger.debug("malformed DNS response: %s", error)
+            return None
+    names = _alias_chain(asked, aliases)
+    addresses = [address for owner, address in records if owner in names]
+    return (asked, addresses) if addresses else None
+
+
+def _read_answer(
+    cursor: Cursor, aliases: dict[str, str], records: list[tuple[str, str]]
+) -> None:
+    """Read one resource record (RFC 1035 §4.1.3); keep CNAMEs and addresses."""
+    owner = _read_name(cursor)
+    kind = cursor.integer(2)
+    klass = cursor.integer(2)
+    cursor.raw(4)  # TTL
+    rdata = cursor.vector(2)
+    if klass & 0x7FFF != _CLASS_IN:
+        return
+    if kind == _TYPE_CNAME:
+        aliases.setdefault(owner, _read_name(rdata))
+    elif (kind == _TYPE_A and rdata.remaining() == 4) or (
+        kind == _TYPE_AAAA and rdata.remaining() == 16
+    ):
+        raw = rdata.raw(rdata.remaining())
+        records.append((owner, socket.inet_ntop(_ADDRESS_FAMILIES[len(raw)], raw)))
+
+
+def _alias_chain(asked: str, aliases: dict[str, str]) -> set[str]:
+    """The name asked for and every name its CNAME chain leads to (bounded)."""
+    names = {asked}
+    current = asked
+    for _ in range(_MAX_ALIASES):
+        target = aliases.get(current)
+        if target is None or target in names:
+            break
+        names.add(target)
+        current = target
+    return names
 
 
 def _read_name(cursor: Cursor) -> str:

@@ -63,7 +63,11 @@ class FlowTally:
         self.other_kinds.update(other.other_kinds)
 
     def notes(self) -> list[str]:
-        """The coverage notes of the file, in a fixed order."""
+        """Nothing here is informational: every note is a problem."""
+        return []
+
+    def problems(self) -> list[str]:
+        """The coverage problems of the file, in a fixed order."""
         notes = self.unreadable.texts()
         if self.unreadable.left_out:
             notes.append(

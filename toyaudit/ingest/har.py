@@ -184,7 +184,11 @@ class HarTally:
         self.other_schemes.update(other.other_schemes)
 
     def notes(self) -> list[str]:
-        """The coverage notes of the file, in a fixed order."""
+        """Nothing here is informational: every note is a problem."""
+        return []
+
+    def problems(self) -> list[str]:
+        """The coverage problems of the file, in a fixed order."""
         notes = self.broken.texts()
         if self.cut is not None:
             notes.append(self.cut)

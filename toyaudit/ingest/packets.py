@@ -12,6 +12,10 @@ HTTP requests are delivered when their response is complete, or when their
 connection ends without one, so observations come out roughly in the order
 their exchanges finished, not in the order the requests started.
 
+Every DNS answer the file holds (UDP from port 53) teaches the session's
+:class:`~toyaudit.ingest.names.NameTable`, in every shard, so that traffic
+sent to an address can be named by the name its client looked up.
+
 Given a :class:`~toyaudit.ingest.shard.Shard`, the reader handles only the
 conversations of that shard (see :mod:`toyaudit.ingest.shard`); what it
 counted for the coverage notes is kept in a :class:`PacketTally`, which
@@ -29,12 +33,22 @@ from typing import BinaryIO
 from toyaudit.ingest import ieee80211
 from toyaudit.ingest.bluetooth import BLUETOOTH_LINKTYPES, BluetoothDecoder
 from toyaudit.ingest.coverage import FirstNotes
-from toyaudit.ingest.decode import LINKTYPES, TCP, UDP, Segment, decode_frame
-from toyaudit.ingest.decrypted import decryption_factory
+from toyaudit.ingest.decode import (
+    LINKTYPES,
+    TCP,
+    UDP,
+    Segment,
+    decode_frame,
+    format_address,
+)
+from toyaudit.ingest.decrypted import DecryptionLog, decryption_factory
+from toyaudit.ingest.dns import DNS_SERVER_PORT, parse_dns_answers
 from toyaudit.ingest.fragments import FragmentTable
+from toyaudit.ingest.keyless import KeylessTally, Refusals
 from toyaudit.ingest.keylog import KeyLog
+from toyaudit.ingest.names import NameTable
 from toyaudit.ingest.pcapfile import ProgressCallback, read_frames
-from toyaudit.ingest.records import Coverage, Observation
+from toyaudit.ingest.records import Coverage, Evidence, Observation
 from toyaudit.ingest.shard import Shard, ShardFrame, shard_frames
 from toyaudit.ingest.tcp import Reassembler
 from toyaudit.ingest.udp import DatagramReader
@@ -72,6 +86,11 @@ class PacketTally:
     )
     """One note per TLS connection not decrypted, ranked by the frame at
     which the reader gave up on it."""
+    keyless: KeylessTally = field(init=False)
+    """TLS connections the key log holds nothing for, by host."""
+
+    def __post_init__(self) -> None:
+        self.keyless = KeylessTally(self.name)
 
     @property
     def key(self) -> str:
@@ -88,9 +107,14 @@ class PacketTally:
         self.wifi.update(other.wifi)
         self.bluetooth.extend(other.bluetooth)
         self.undecrypted.merge(other.undecrypted)
+        self.keyless.merge(other.keyless)
 
     def notes(self) -> list[str]:
-        """The coverage notes of the file, in a fixed order."""
+        """What the file could not show: TLS content the capture had no keys for."""
+        return self.keyless.notes()
+
+    def problems(self) -> list[str]:
+        """The coverage problems of the file, in a fixed order."""
         notes = [self.fragments, ieee80211.coverage_note(self.name, self.wifi)]
         found = [note for note in notes if note is not None] + self.bluetooth
         if self.holes:
@@ -111,6 +135,7 @@ class PacketTally:
                 f"{self.name}: {self.undecrypted.left_out} more TLS connections were "
                 "not decrypted for the same kinds of reasons"
             )
+        found.extend(self.keyless.problems())
         return found
 
 
@@ -122,20 +147,31 @@ def read_capture(
     progress: ProgressCallback | None = None,
     keylog: KeyLog | None = None,
     shard: Shard | None = None,
+    names: NameTable | None = None,
+    refusals: Refusals | None = None,
 ) -> Iterator[Observation]:
     """Yield the observations of the pcap or pcapng file read from ``stream``.
 
     TLS connections are decrypted when ``keylog`` (or a Decryption Secrets
-    Block in the file itself) holds their secrets (:mod:`.decrypted`). With
-    a ``shard``, only that shard's conversations are read; the file is still
-    read whole, for its secrets blocks and its damage.
+    Block in the file itself) holds their secrets (:mod:`.decrypted`); those
+    it holds nothing for are noted by host, as passed through when
+    ``refusals`` says the toy refused interception of the host
+    (:mod:`.keyless`). Every DNS answer goes into ``names``. With a
+    ``shard``, only that shard's conversations are read; the file is still
+    read whole, for its secrets blocks, its DNS answers and its damage.
 
     ``name`` goes into every :class:`Evidence`; ``total`` is the file size, for
     progress. Raises :class:`IngestError` only when the file header is
     unreadable; later damage ends the file with a coverage note.
     """
     keylog = keylog if keylog is not None else KeyLog()
-    reader = _CaptureReader(name, keylog, shard or Shard(0, 1))
+    reader = _CaptureReader(
+        name,
+        keylog,
+        shard or Shard(0, 1),
+        refusals or Refusals(),
+        names if names is not None else NameTable(),
+    )
     frames = read_frames(
         stream, name, coverage, total, progress, keylog.add_decryption_secrets
     )
@@ -147,14 +183,25 @@ def read_capture(
 class _CaptureReader:
     """The decoders and reassemblers of one capture file, fed frame by frame."""
 
-    def __init__(self, name: str, keylog: KeyLog, shard: Shard) -> None:
+    def __init__(
+        self,
+        name: str,
+        keylog: KeyLog,
+        shard: Shard,
+        refusals: Refusals,
+        names: NameTable,
+    ) -> None:
         self.name = name
         self.shard = shard
+        self.refusals = refusals
+        self.names = names
         self.tally = PacketTally(name)
-        self.undecrypted: list[str] = []
+        self.decryption = DecryptionLog()
         """Why TLS connections were not decrypted, as the decryptors say it."""
+        self.decryption_entries = self.decryption.entries
+        """The log's entries, looked up once: read after every TCP segment."""
         self.reassembler = Reassembler(
-            name, decryption_factory(name, keylog, self.undecrypted)
+            name, decryption_factory(name, keylog, self.decryption)
         )
         self.datagrams = DatagramReader(name)
         self.fragments = FragmentTable()
@@ -188,6 +235,9 @@ class _CaptureReader:
                     continue
                 segment, carried = whole
             if not known and not shard.owns_conversation(*segment[1:5]):
+                # Another shard's, but every shard learns from DNS answers.
+                if segment[2] == DNS_SERVER_PORT and segment[0] == UDP:
+                    self._learn_names(segment, carried or (number,), timestamp)
                 continue
             if segment[0] == TCP:
                 self._tcp(segment, number, timestamp)
@@ -195,14 +245,26 @@ class _CaptureReader:
                     yield from ready
                     ready.clear()
             elif segment[0] == UDP:
+                if segment[2] == DNS_SERVER_PORT:
+                    self._learn_names(segment, carried or (number,), timestamp)
                 datagrams.datagram(segment, carried or (number,), timestamp)
                 if datagrams.ready:
                     yield from datagrams.ready
                     datagrams.ready.clear()
 
+    def _learn_names(
+        self, segment: Segment, frames: tuple[int, ...], timestamp: float
+    ) -> None:
+        """Teach the name table what a DNS response told its client."""
+        answered = parse_dns_answers(segment[8])
+        if answered is not None:
+            evidence = Evidence(self.name, frames, time=timestamp)
+            client = format_address(segment[3])
+            self.names.learn(client, answered[0], answered[1], evidence)
+
     def _tcp(self, segment: Segment, number: int, timestamp: float) -> None:
         """Hand a TCP segment to the reassembler; rank new decryption failures."""
-        told = len(self.undecrypted)
+        told = len(self.decryption_entries)
         self.reassembler.segment(
             (segment[1], segment[2]),
             (segment[3], segment[4]),
@@ -212,12 +274,18 @@ class _CaptureReader:
             number,
             timestamp,
         )
-        if len(self.undecrypted) > told:
+        if len(self.decryption_entries) > told:
             self._rank_undecrypted(told, number)
 
     def _rank_undecrypted(self, told: int, number: int) -> None:
-        for problem in self.undecrypted[told:]:
-            self.tally.undecrypted.add(number, problem)
+        """Tally what the decryptors said since entry ``told``, at frame ``number``."""
+        for entry in self.decryption.entries[told:]:
+            if isinstance(entry, str):
+                self.tally.undecrypted.add(number, entry)
+            else:
+                refused = self.refusals.refused(entry.client, entry.host)
+                self.tally.keyless.add(entry, refused)
+        del self.decryption.entries[told:]
 
     def _bluetooth(
         self, number: int, linktype: int, timestamp: float, frame: bytes
@@ -236,10 +304,11 @@ class _CaptureReader:
 
     def finish(self) -> Iterator[Observation]:
         """Close every stream and flow at the end of the file; fill the tally."""
-        told = len(self.undecrypted)
+        told = len(self.decryption.entries)
         self.reassembler.close_all()
         yield from self.reassembler.ready
         self._rank_undecrypted(told, _END_OF_FILE)
+        self.tally.keyless.decrypted = self.decryption.decrypted
         self.datagrams.flush()
         yield from self.datagrams.ready
         tally = self.tally

@@ -56,14 +56,50 @@ class Evidence:
     In a pcap, pcapng or btsnoop file, the capture time of the packet that
     carried its first byte (a request paired with its response keeps the
     request's); in a flow or HAR file, when the request started."""
+    dns_name: DnsName | None = None
+    """The name the client had looked up for the server's address, when the
+    observation names no host itself (MQTT, raw TCP or UDP, TLS without SNI),
+    and the DNS answer that gave it; None otherwise (:mod:`.names`)."""
 
     def describe(self) -> str:
         """Render the reference the way a person would look it up."""
         if self.flow_id is not None:
-            return f"{self.file} flow {self.flow_id}"
-        if not self.packets:
-            return self.file
-        return f"{self.file} {_describe_frames(self.packets)}"
+            place = f"{self.file} flow {self.flow_id}"
+        elif not self.packets:
+            place = self.file
+        else:
+            place = f"{self.file} {_describe_frames(self.packets)}"
+        if self.dns_name is None:
+            return place
+        return f"{place}, server {self.dns_name.describe(self.file)}"
+
+
+@dataclass(frozen=True, slots=True)
+class DnsName:
+    """The host name a client had looked up for a server address, and where.
+
+    Traffic that carries no host name of its own (MQTT, raw TCP or UDP, TLS
+    without SNI) goes to an address; the DNS answer the client received for
+    that address before the traffic says which name it meant.
+    """
+
+    name: str
+    """The name the client asked for, lower-cased, without the trailing dot
+    (CNAME chains are followed back to it)."""
+    address: str
+    """The server address the answer gave and the traffic went to."""
+    answer: Evidence
+    """Where the DNS answer is: file and frame."""
+
+    def describe(self, file: str) -> str:
+        """``name (address, from the DNS answer in frame N)``, naming the
+        answer's file when it is not ``file``."""
+        answer = self.answer
+        if answer.file == file and answer.packets:
+            where = _describe_frames(answer.packets)
+        else:
+            where = answer.describe()
+        return f"{self.name} ({self.address}, from the DNS answer in {where})"
 
 
 def _describe_frames(packets: tuple[int, ...]) -> str:
@@ -407,7 +443,12 @@ def host_of(observation: Observation) -> str:
     HTTP and WebSocket use the Host header, TLS the server name, DNS the name
     looked up; without a name the server's IP address stands in. Bluetooth
     observations name the device's address; DHCP and SSDP the sender's MAC or IP.
+    Where the server's IP would stand in, the name the client had looked up for
+    it in DNS does, when the capture holds the answer (:attr:`Evidence.dns_name`).
     """
+    dns_name = observation.evidence.dns_name
+    if dns_name is not None:
+        return dns_name.name
     match observation:
         case HttpRequest() | WebSocketMessage():
             return observation.host or observation.server.ip

@@ -9,7 +9,10 @@ An audit on several cores (:mod:`toyaudit.audit`) splits the evidence into
   never Python's salted ``hash``, so every process agrees). IP fragments are
   reassembled by every shard, and the whole datagram then goes to its
   conversation's shard; frames that are not TCP or UDP (Bluetooth, ARP,
-  undecodable frames) go to the first shard only;
+  undecodable frames) go to the first shard only; DNS responses (UDP from
+  port 53) go to every shard as well, so that every shard learns the same
+  names for server addresses (:mod:`~toyaudit.ingest.names`), while only
+  the conversation's shard reads them as observations;
 * mitmproxy flow files and HAR files by position: flow or entry ``i``
   (0-based) goes to shard ``i % count``;
 * every other kind of file (btsnoop, ``ble.jsonl``) to the first shard only.
@@ -38,6 +41,8 @@ _TCP = 6
 _UDP = 17
 _PORTS_END = 38
 """Ethernet header (14) + IPv4 header (20) + the two ports (4)."""
+_DNS_SOURCE_PORT = (53).to_bytes(2, "big")
+"""The UDP source port of DNS responses, as it stands at bytes 34-35."""
 _MAX_OWNERS = 1 << 16
 """Directions whose shard is remembered before the memo starts again."""
 
@@ -90,7 +95,8 @@ def shard_frames(frames: Iterable[Frame], shard: Shard) -> Iterator[ShardFrame]:
     decoding any. The common case, an untagged Ethernet II frame carrying an
     unfragmented IPv4 packet without options and a TCP or UDP header, has its
     addresses and ports at fixed offsets: such a frame is dropped here when
-    its conversation is another shard's, and passed on marked True when it is
+    its conversation is another shard's (unless it is a DNS response, which
+    every shard learns names from), and passed on marked True when it is
     this one's. Every other frame is passed on marked False, for the reader
     to decode and place with :meth:`Shard.owns_conversation` (or, when it is
     no TCP or UDP at all, to leave to the first shard).
@@ -120,6 +126,8 @@ def shard_frames(frames: Iterable[Frame], shard: Shard) -> Iterator[ShardFrame]:
                 owner = owners[key] = _key_shard(key, count)
             if owner == index:
                 yield number, linktype, timestamp, frame, True
+            elif frame[23] == _UDP and frame[34:36] == _DNS_SOURCE_PORT:
+                yield number, linktype, timestamp, frame, False
             continue
         yield number, linktype, timestamp, frame, False
 

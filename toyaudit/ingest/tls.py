@@ -152,7 +152,7 @@ def _read_client_hello(cursor: Cursor) -> ClientHello:
         extension = extensions.vector(2)
         types.append(extension_type)
         if extension_type == _EXTENSION_SERVER_NAME and sni is None:
-            sni = _server_name(extension)
+            sni = read_server_name(extension)
         elif extension_type == _EXTENSION_ALPN:
             alpn = _alpn(extension)
         elif extension_type == _EXTENSION_SUPPORTED_VERSIONS:
@@ -225,7 +225,7 @@ def _integers(field: Cursor) -> tuple[int, ...]:
     return tuple(field.integer(2) for _ in range(field.remaining() // 2))
 
 
-def _server_name(extension: Cursor) -> str | None:
+def read_server_name(extension: Cursor) -> str | None:
     """The host_name entry of a server_name extension (RFC 6066 §3)."""
     if not extension.remaining():
         return None  # an empty server_name is legal in a ServerHello only

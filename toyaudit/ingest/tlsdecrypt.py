@@ -122,6 +122,12 @@ class TlsDecryptor:
         self._etm = False
         self._tls12_keys: tuple[WriteKeys, WriteKeys] | None = None
         self._problem: str | None = None
+        self._server_name: str | None = None
+        self.keyless = False
+        """Whether decryption stopped because the key log holds nothing at all
+        for the connection's client random: it was never intercepted."""
+        self.keyed = False
+        """Whether the key log held a secret the connection needed."""
         self.early_data_records = 0
         """TLS 1.3 0-RTT records skipped: sent before the handshake, not decrypted."""
 
@@ -141,6 +147,11 @@ class TlsDecryptor:
                 "were not decrypted"
             )
         return None
+
+    @property
+    def server_name(self) -> str | None:
+        """The SNI of the connection's ClientHello, once read and if sent."""
+        return self._server_name
 
     @property
     def stopped(self) -> bool:
@@ -269,6 +280,7 @@ class TlsDecryptor:
         """Remember what the ClientHello offers; a new one starts a new session."""
         hello = read_client_hello(body)
         self._client_random = hello.random
+        self._server_name = hello.server_name
         self._offers_tls13 = hello.offers_tls13
         self._offers_etm = hello.offers_encrypt_then_mac
         self._offers_early_data = hello.offers_early_data
@@ -283,7 +295,13 @@ class TlsDecryptor:
         if self._client_random is None:
             raise _DecryptionStopError("ServerHello without a ClientHello before it")
         self._server_random = hello.random
-        self._suite = _supported_suite(hello.cipher_suite, hello.version)
+        try:
+            self._suite = _supported_suite(hello.cipher_suite, hello.version)
+        except _DecryptionStopError:
+            # Without secrets the version would not matter: say what is missing.
+            if self._client_random not in self._keylog:
+                raise self._no_entry() from None
+            raise
         self._version = hello.version
         # RFC 7366 §3: encrypt_then_mac applies to CBC suites only
         self._etm = (
@@ -357,13 +375,20 @@ class TlsDecryptor:
         client_random = self._client_random or b""
         secret = self._keylog.secret(client_random, label)
         if secret is not None:
+            self.keyed = True
             return secret
-        shown = client_random.hex()[:16] + "..."
         if client_random not in self._keylog:
-            raise _DecryptionStopError(f"no key log entry for client random {shown}")
+            raise self._no_entry()
+        shown = client_random.hex()[:16] + "..."
         raise _DecryptionStopError(
             f"the key log has no {label} for client random {shown}"
         )
+
+    def _no_entry(self) -> _DecryptionStopError:
+        """The stop for a connection the key log knows nothing of."""
+        self.keyless = True
+        shown = (self._client_random or b"").hex()[:16] + "..."
+        return _DecryptionStopError(f"no key log entry for client random {shown}")
 
 
 def _supported_suite(code: int, version: int) -> CipherSuite:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from toyaudit.errors import IngestError
+from toyaudit.ingest.tls import read_server_name
 from toyaudit.ingest.wire import Cursor
 
 CLIENT_HELLO = 1
@@ -24,6 +25,7 @@ MAX_HELLO_LENGTH = 1 << 17
 """Largest ClientHello or ServerHello read, in bytes."""
 
 _TLS13 = 0x0304
+_EXTENSION_SERVER_NAME = 0
 _KEPT_MESSAGES = frozenset({CLIENT_HELLO, SERVER_HELLO})
 _EXTENSION_ENCRYPT_THEN_MAC = 22
 _EXTENSION_EARLY_DATA = 42
@@ -50,6 +52,8 @@ class ClientHelloFields(NamedTuple):
     """Whether the encrypt_then_mac extension is offered (RFC 7366)."""
     offers_early_data: bool
     """Whether the client may send 0-RTT data (RFC 8446 §4.2.10)."""
+    server_name: str | None = None
+    """The host name of the server_name extension (SNI), if it has one."""
 
 
 class ServerHelloFields(NamedTuple):
@@ -139,11 +143,13 @@ def read_client_hello(body: bytes) -> ClientHelloFields:
     versions = extensions.get(_EXTENSION_SUPPORTED_VERSIONS, b"")
     # §4.2.1: a one-byte length, then two bytes per version
     offered = {versions[index : index + 2] for index in range(1, len(versions), 2)}
+    server_name = extensions.get(_EXTENSION_SERVER_NAME)
     return ClientHelloFields(
         random,
         _TLS13.to_bytes(2, "big") in offered,
         _EXTENSION_ENCRYPT_THEN_MAC in extensions,
         _EXTENSION_EARLY_DATA in extensions,
+        None if server_name is None else read_server_name(Cursor(server_name)),
     )
 
 

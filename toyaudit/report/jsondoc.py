@@ -2,13 +2,14 @@
 
 The document is versioned (``schema_version``, and the exact revision in
 ``$schema``) and described by the JSON Schema packaged next to this module
-(``schema/findings-1.1.schema.json``, documented in docs/findings-format.md;
-revision 1.1 adds the security ``checks`` to version 1, whose schema stays in
-the package). It is deterministic: objects have sorted keys, lists follow a
-fixed order, and nothing depends on the clock, so two runs over the same
-session and rules produce byte-identical files that a regulator can compare
-with a digest. The order of findings, checks and contacts defined here is
-the one every other report follows.
+(``schema/findings-1.2.schema.json``, documented in docs/findings-format.md;
+revision 1.1 added the security ``checks`` to version 1, revision 1.2 the
+informational ``coverage.notes`` and each evidence reference's ``dns_name``;
+the schemas of earlier revisions stay in the package). It is deterministic:
+objects have sorted keys, lists follow a fixed order, and nothing depends on
+the clock, so two runs over the same session and rules produce byte-identical
+files that a regulator can compare with a digest. The order of findings,
+checks and contacts defined here is the one every other report follows.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 """The format version: readers of version 1 read every revision of it."""
-SCHEMA_ID = "urn:toyaudit:findings-1.1"
+SCHEMA_ID = "urn:toyaudit:findings-1.2"
 """The ``$id`` of the packaged schema, repeated as ``$schema`` in every document."""
-SCHEMA_RESOURCE = "findings-1.1.schema.json"
+SCHEMA_RESOURCE = "findings-1.2.schema.json"
 VERSION_1_RESOURCE = "findings-1.schema.json"
 """The schema of revision 1.0, kept for readers that validate against it."""
+REVISION_1_1_RESOURCE = "findings-1.1.schema.json"
+"""The schema of revision 1.1, kept for readers that validate against it."""
 
 _TIER_ORDER = {tier: position for position, tier in enumerate(Tier)}
 _CONFIDENCE_DIGITS = 3
@@ -220,6 +223,7 @@ def _contact(contact: Contact, redactor: Redactor) -> JsonObject:
 
 
 def _evidence(evidence: Evidence, redactor: Redactor) -> JsonObject:
+    dns_name = evidence.dns_name
     return {
         "file": scrub(evidence.file),
         "packets": list(evidence.packets),
@@ -227,6 +231,13 @@ def _evidence(evidence: Evidence, redactor: Redactor) -> JsonObject:
         if evidence.flow_id is None
         else redactor.text(evidence.flow_id),
         "reference": redactor.text(evidence.describe()),
+        "dns_name": None
+        if dns_name is None
+        else {
+            "name": redactor.text(dns_name.name),
+            "address": scrub(dns_name.address),
+            "answer": _evidence(dns_name.answer, redactor),
+        },
     }
 
 
@@ -236,6 +247,7 @@ def _coverage(coverage: Coverage, redactor: Redactor) -> JsonObject:
         "packets": coverage.packets,
         "flows": coverage.flows,
         "problems": [redactor.text(problem) for problem in coverage.problems],
+        "notes": [redactor.text(note) for note in coverage.notes],
     }
 
 

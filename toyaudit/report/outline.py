@@ -472,6 +472,8 @@ def _coverage_section(assessment: Assessment, redactor: Redactor) -> list[Block]
         items.append(
             (said("Skipped:", strong=True), said(" "), shown(redactor.text(problem)))
         )
+    for note in coverage.notes:
+        items.append((said("Note: "), shown(redactor.text(note))))
     for note in assessment.session.notes:
         items.append((said("Session note: "), shown(redactor.text(note))))
     items.append((said(_CAPTURE_LIMITS),))

@@ -154,7 +154,8 @@ class Checker:
         return tuple(closed)
 
     def _host(self, observation: Observation) -> str:
-        """The host an observation concerns; a ServerHello takes its client's SNI."""
+        """The host an observation concerns; a ServerHello takes its client's
+        SNI, else the name DNS gave its server's address, else the address."""
         match observation:
             case TlsClientHello() if observation.sni and self._names_servers:
                 connection = (observation.client, observation.server)
@@ -162,7 +163,7 @@ class Checker:
             case TlsServerHello():
                 connection = (observation.client, observation.server)
                 name = self._server_names.pop(connection, None)
-                return name or observation.server.ip
+                return name or host_of(observation)
         return host_of(observation)
 
 
