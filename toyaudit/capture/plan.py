@@ -41,6 +41,8 @@ class CaptureOptions:
     """mitmdump's port; default 8080, or UDP 51820 in WireGuard mode."""
     ble: bool = False
     ble_device: str | None = None
+    ble_all: bool = False
+    """Record every Bluetooth device in range, not just the toy (a shielded lab)."""
     ble_connect: bool = False
     ble_allow_writes: bool = False
     ble_adapter: str = "hci0"
@@ -106,8 +108,18 @@ def _check(options: CaptureOptions) -> None:
         raise CaptureError(
             "--ble-allow-writes needs --ble-connect", "add --ble-connect"
         )
-    if (options.ble_connect or options.ble_device) and not options.ble:
+    if (
+        options.ble_connect or options.ble_device or options.ble_all
+    ) and not options.ble:
         raise CaptureError("Bluetooth options need --ble", "add --ble")
+    if options.ble and options.ble_device is None and not options.ble_all:
+        # household privacy: the neighbours' phones, watches and cars advertise too
+        raise CaptureError(
+            "--ble needs the toy's Bluetooth name or address (--ble-device), so "
+            "that only the toy is recorded",
+            "the app or the box usually shows its name; 'bluetoothctl scan le' "
+            "lists what is in range; --ble-all records every device instead",
+        )
     if options.duration is not None and options.duration <= 0:
         raise CaptureError("--duration must be positive", "give seconds, e.g. 600")
 
@@ -121,6 +133,7 @@ def _description(options: CaptureOptions) -> CaptureDescription:
         "proxy_mode": options.proxy_mode,
         "ble": options.ble,
         "ble_device": options.ble_device,
+        "ble_all": options.ble_all or None,
         "ble_connect": options.ble_connect,
         "ble_allow_writes": options.ble_allow_writes,
         "ble_adapter": options.ble_adapter if options.ble else None,

@@ -90,10 +90,19 @@ def capture(
         typer.Option(
             "--ble-device",
             help="The toy's Bluetooth address or advertised name; only its "
-            "advertisements are recorded. Default: every device in range.",
+            "advertisements are recorded. Needed with --ble (or --ble-all).",
             show_default=False,
         ),
     ] = None,
+    ble_all: Annotated[
+        bool,
+        typer.Option(
+            "--ble-all",
+            help="Record every Bluetooth device in range instead of only "
+            "--ble-device: for a shielded room, never at home (neighbours' "
+            "devices would be recorded too).",
+        ),
+    ] = False,
     ble_connect: Annotated[
         bool,
         typer.Option(
@@ -205,6 +214,7 @@ def capture(
         proxy_port=proxy_port,
         ble=ble,
         ble_device=ble_device,
+        ble_all=ble_all,
         ble_connect=ble_connect,
         ble_allow_writes=ble_allow_writes,
         ble_adapter=ble_adapter,
