@@ -11,11 +11,13 @@ import pytest
 
 from toyaudit.errors import ExitCode, SessionError
 from toyaudit.session import (
+    PendingDigests,
     load_session,
     open_evidence,
     seal_session,
     verify_manifest,
 )
+from toyaudit.session.digests import DEFERRED_FROM_BYTES, ListedFile
 
 SESSION_YAML = """\
 toy:
@@ -246,3 +248,105 @@ def test_open_evidence_refuses_missing_path_and_empty_folder(tmp_path: Path) -> 
     (tmp_path / "empty").mkdir()
     with pytest.raises(SessionError, match="holds no files"):
         open_evidence(tmp_path / "empty")
+
+
+LARGE = DEFERRED_FROM_BYTES + 4096
+"""Evidence large enough for its digest to be left to :class:`PendingDigests`."""
+
+
+def _large_session(folder: Path, session_yaml: str = SESSION_YAML) -> Path:
+    """A sealed session with a large capture and a small key log."""
+    folder.mkdir()
+    (folder / "session.yaml").write_text(session_yaml)
+    (folder / "traffic.pcap").write_bytes(bytes(range(256)) * (LARGE // 256))
+    (folder / "zz-keys.log").write_text("# no keys\n")
+    seal_session(folder)
+    return folder
+
+
+def _flip_last_byte(path: Path) -> None:
+    content = bytearray(path.read_bytes())
+    content[-1] ^= 0xFF
+    path.write_bytes(bytes(content))
+
+
+def _upfront_error(folder: Path) -> SessionError:
+    with pytest.raises(SessionError) as caught:
+        load_session(folder)
+    return caught.value
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_pending_digests_refuse_a_changed_large_file_like_the_upfront_check(
+    tmp_path: Path, threaded: bool
+) -> None:
+    folder = _large_session(tmp_path / "s")
+    _flip_last_byte(folder / "traffic.pcap")
+    upfront = _upfront_error(folder)
+    pending = PendingDigests()
+
+    session = load_session(folder, pending)
+    if threaded:
+        pending.start()
+    with pytest.raises(SessionError) as caught:
+        pending.finish()
+
+    assert session.evidence == ("traffic.pcap", "zz-keys.log")
+    assert (caught.value.message, caught.value.hint) == (upfront.message, upfront.hint)
+    assert "traffic.pcap: does not match manifest.json" in upfront.message
+    pending.finish()  # once refused, nothing is left to check
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_pending_digests_pass_unchanged_evidence(
+    tmp_path: Path, threaded: bool
+) -> None:
+    folder = _large_session(tmp_path / "s")
+    pending = PendingDigests()
+
+    session = load_session(folder, pending)
+    if threaded:
+        pending.start()
+    pending.finish()
+
+    assert session.manifest_sha256 == load_session(folder).manifest_sha256
+
+
+def test_verify_manifest_with_pending_names_the_first_problem_in_order(
+    tmp_path: Path,
+) -> None:
+    folder = _large_session(tmp_path / "s")
+    _flip_last_byte(folder / "traffic.pcap")
+    _flip_last_byte(folder / "zz-keys.log")
+    upfront = _upfront_error(folder)
+
+    with pytest.raises(SessionError) as caught:
+        load_session(folder, PendingDigests())
+
+    assert caught.value.message == upfront.message
+    assert "traffic.pcap" in upfront.message
+
+
+def test_load_session_with_pending_prefers_a_changed_file_to_a_yaml_error(
+    tmp_path: Path,
+) -> None:
+    folder = _large_session(tmp_path / "s", session_yaml="toy: [unclosed\n")
+    _flip_last_byte(folder / "traffic.pcap")
+    upfront = _upfront_error(folder)
+
+    with pytest.raises(SessionError) as caught:
+        load_session(folder, PendingDigests())
+
+    assert caught.value.message == upfront.message
+    assert "does not match manifest.json" in upfront.message
+
+
+def test_pending_digests_take_no_file_once_started(tmp_path: Path) -> None:
+    folder = _large_session(tmp_path / "s")
+    pending = PendingDigests()
+    load_session(folder, pending)
+    pending.start()
+
+    with pytest.raises(RuntimeError):
+        pending.defer(ListedFile(folder / "traffic.pcap", "0" * 64, LARGE))
+    pending.finish()

@@ -157,6 +157,28 @@ def build_pcap_session(folder: Path) -> Path:
     return _write_session(folder, "traffic.pcap", capture[:-7])
 
 
+def build_large_pcap_session(folder: Path) -> Path:
+    """A sealed session whose traffic.pcap is large enough to be hashed late.
+
+    Its exchanges are followed by a megabyte and a half of UDP datagrams
+    that carry nothing (see :mod:`toyaudit.session.digests`).
+    """
+    server = _server("api.plushpal.example")
+    filler = [
+        synth.TimedFrame(
+            BEGIN + 40 + number * 0.001,
+            synth.udp_frame(TOY, server, (42000, 9), bytes(1400)),
+        )
+        for number in range(1100)
+    ]
+    path = folder.with_suffix(".tmp.pcap")
+    with path.open("wb") as stream:
+        synth.PcapWriter(stream).write_frames([*_frames(), *filler])
+    capture = path.read_bytes()
+    path.unlink()
+    return _write_session(folder, "traffic.pcap", capture)
+
+
 def _http_flow(number: int) -> Any:
     flow = tflow.tflow()
     url = f"https://{_host(number)}/v1/event?{_query(number)}"

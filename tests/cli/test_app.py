@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.audit.conftest import build_large_pcap_session
 from toyaudit.errors import ExitCode
 from toyaudit.session import seal_session
 
@@ -144,6 +145,24 @@ def test_audit_refuses_tampered_evidence(tmp_path: Path) -> None:
     assert CAPTURE in completed.stderr
     assert "manifest" in completed.stderr
     assert not (tmp_path / "reports").exists()
+
+
+def test_audit_refuses_tampered_large_evidence_before_any_report(
+    tmp_path: Path,
+) -> None:
+    session = build_large_pcap_session(tmp_path / "session")
+    pcap = session / "traffic.pcap"
+    content = bytearray(pcap.read_bytes())
+    content[-100] ^= 0xFF  # inside a datagram that carries nothing
+    pcap.write_bytes(bytes(content))
+
+    for jobs in ("1", "2"):
+        completed = run_toyaudit("audit", str(session), "--jobs", jobs, cwd=tmp_path)
+
+        assert completed.returncode == ExitCode.SESSION
+        assert "traffic.pcap: does not match manifest.json" in completed.stderr
+        assert "audit the original copy" in completed.stderr
+        assert not (tmp_path / "reports").exists()
 
 
 def test_audit_truncated_pcap_reports_partial_results(tmp_path: Path) -> None:

@@ -1,16 +1,18 @@
-"""Which frames each shard reads: the cheap test agrees with the decoded frame."""
+"""Which frames each shard reads: the cheap placement agrees with decoding."""
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from toyaudit import synth
+from toyaudit.ingest import read_evidence
 from toyaudit.ingest.decode import decode_frame
 from toyaudit.ingest.pcapfile import Frame
-from toyaudit.ingest.shard import Shard, conversation_shard, shard_frames
+from toyaudit.ingest.records import Coverage, Observation
+from toyaudit.ingest.shard import ConversationOwners, Shard, conversation_shard
 
 TOY = synth.Host("02:00:00:00:00:02", "10.0.0.2")
 SERVERS = [synth.Host("02:00:00:00:00:01", f"203.0.113.{last}") for last in (7, 8)]
@@ -45,6 +47,25 @@ def _decoded_shard(frame: bytes, count: int) -> int:
     return conversation_shard(*segment[1:5], count)
 
 
+def _read(frames: list[bytes], tmp_path: Path, shard: Shard) -> list[Observation]:
+    capture = tmp_path / "traffic.pcap"
+    if not capture.exists():
+        with capture.open("wb") as stream:
+            synth.PcapWriter(stream).write_frames(
+                synth.TimedFrame(1.0 + number, frame)
+                for number, frame in enumerate(frames)
+            )
+    return list(read_evidence(capture, "traffic.pcap", Coverage(), shard=shard))
+
+
+def _frame_numbers(observations: list[Observation]) -> list[int]:
+    return sorted(
+        number
+        for observation in observations
+        for number in observation.evidence.packets
+    )
+
+
 def test_conversation_shard_is_the_same_from_either_end() -> None:
     one, other = bytes([10, 0, 0, 2]), bytes([203, 0, 113, 7])
 
@@ -56,26 +77,34 @@ def test_conversation_shard_is_the_same_from_either_end() -> None:
 
 
 @pytest.mark.parametrize("count", [2, 3])
-def test_shard_frames_keeps_exactly_the_shards_conversations(count: int) -> None:
-    frames = _frames()
-
+def test_conversation_owners_place_common_frames_as_decoding_does(count: int) -> None:
     for index in range(count):
-        kept = list(shard_frames(iter(frames), Shard(index, count)))
-        known = {number for number, *_, mine in kept if mine}
-        unknown = {number for number, *_, mine in kept if not mine}
-        assert known
-        for number, _, _, frame in frames:
-            owned = _decoded_shard(frame, count) == index
-            assert (number in known) == owned
-            # Every shard learns names from DNS responses; only one reads them.
-            response = decode_frame(1, frame)[2] == 53  # type: ignore[index]
-            assert (number in unknown) == (response and not owned)
+        owners = ConversationOwners(Shard(index, count))
+        for *_, frame in _frames():
+            mine = owners.place(frame[26:38])
+            assert mine == (_decoded_shard(frame, count) == index)
+            assert owners.memo[frame[26:38]] is mine
 
 
-def test_shard_frames_spreads_conversations_over_shards() -> None:
+def test_conversation_owners_spread_conversations_over_shards() -> None:
     owners = {_decoded_shard(frame, 2) for *_, frame in _frames()}
 
     assert owners == {0, 1}
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_shards_read_exactly_their_conversations(tmp_path: Path, count: int) -> None:
+    frames = [frame for *_, frame in _frames()]
+    whole = _read(frames, tmp_path, Shard(0, 1))
+
+    read: list[int] = []
+    for index in range(count):
+        observations = _read(frames, tmp_path, Shard(index, count))
+        for number in _frame_numbers(observations):
+            assert _decoded_shard(frames[number - 1], count) == index
+        read += _frame_numbers(observations)
+
+    assert sorted(read) == _frame_numbers(whole) and len(whole) >= len(frames) // 2
 
 
 def _vlan(frame: bytes) -> bytes:
@@ -91,31 +120,36 @@ def _arp() -> bytes:
     return b"\xff" * 6 + TOY.packed_mac + b"\x08\x06" + b"\x00" * 28
 
 
-@pytest.mark.parametrize("odd", [_vlan, _first_fragment])
-def test_shard_frames_passes_on_frames_it_cannot_place(
-    odd: Callable[[bytes], bytes],
+def test_shards_place_tagged_frames_by_their_decoded_conversation(
+    tmp_path: Path,
 ) -> None:
-    frames: list[Frame] = [(1, 1, 0.0, odd(_tcp(40000, SERVERS[0], True)))]
+    frames = [_vlan(_tcp(40000 + port, SERVERS[0], True)) for port in range(12)]
 
     for index in range(3):
-        [(*_, known)] = shard_frames(iter(frames), Shard(index, 3))
-        assert known is False
+        observations = _read(frames, tmp_path, Shard(index, 3))
+        for number in _frame_numbers(observations):
+            segment = decode_frame(1, frames[number - 1])
+            assert segment is not None
+            assert conversation_shard(*segment[1:5], 3) == index
 
 
-def test_shard_frames_passes_on_frames_of_other_protocols() -> None:
-    frames: list[Frame] = [(1, 1, 0.0, _arp()), (2, 201, 0.0, b"\x00" * 20)]
+def test_shards_read_unplaceable_frames_in_the_first_shard_only(
+    tmp_path: Path,
+) -> None:
+    frames = [_arp(), _first_fragment(_tcp(40000, SERVERS[0], True))]
 
     for index in range(2):
-        kept = list(shard_frames(iter(frames), Shard(index, 2)))
-        assert [known for *_, known in kept] == [False, False]
-
-
-def test_shard_frames_one_shard_knows_every_frame() -> None:
-    frames = [(1, 1, 0.0, _arp()), *_frames()]
-
-    kept = list(shard_frames(iter(frames), Shard(0, 1)))
-
-    assert len(kept) == len(frames) and all(known for *_, known in kept)
+        coverage = Coverage()
+        capture = tmp_path / "odd.pcap"
+        with capture.open("wb") as stream:
+            synth.PcapWriter(stream).write_frames(
+                synth.TimedFrame(1.0, frame) for frame in frames
+            )
+        assert (
+            list(read_evidence(capture, "odd.pcap", coverage, shard=Shard(index, 2)))
+            == []
+        )
+        assert coverage.packets == 2
 
 
 def test_shard_refuses_an_index_outside_its_count() -> None:
@@ -131,3 +165,17 @@ def test_shard_owns_every_count_th_position() -> None:
         4,
         7,
     ]
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_shards_count_frames_cut_inside_their_headers(
+    tmp_path: Path, count: int
+) -> None:
+    whole = _tcp(40000, SERVERS[0], True)
+    frames = [whole[:cut] for cut in (15, 20, 24, 37, 40, 47)] + [whole]
+
+    read = []
+    for index in range(count):
+        read += _read(frames, tmp_path, Shard(index, count))
+
+    assert _frame_numbers(read) == [len(frames)]

@@ -15,8 +15,11 @@ from toyaudit.report import (
     render_html,
     render_json,
     render_markdown,
+    render_reports,
+    write_rendered,
     write_reports,
 )
+from toyaudit.report.outline import build_outline
 
 
 def _mode(path: Path) -> int:
@@ -41,6 +44,24 @@ def test_write_reports_content_matches_renderers(
     assert json_path.read_bytes() == render_json(assessment)
     assert markdown_path.read_text(encoding="utf-8") == render_markdown(assessment)
     assert html_path.read_text(encoding="utf-8") == render_html(assessment)
+
+
+@pytest.mark.parametrize("reveal", [False, True])
+def test_render_reports_share_one_outline_and_say_the_same(
+    assessment: Assessment, tmp_path: Path, reveal: bool
+) -> None:
+    rendered = render_reports(assessment, reveal)
+    outline = build_outline(assessment, reveal)
+
+    assert list(rendered) == list(REPORT_FILES)
+    assert rendered["report.md"] == render_markdown(assessment, reveal).encode()
+    assert render_markdown(assessment, reveal, outline) == render_markdown(
+        assessment, reveal
+    )
+    assert render_html(assessment, reveal, outline) == render_html(assessment, reveal)
+    written = write_rendered(rendered, tmp_path / "out")
+    assert [path.read_bytes() for path in written] == list(rendered.values())
+    assert all(_mode(path) == 0o600 for path in written)
 
 
 def test_write_reports_reveal_reaches_every_file(

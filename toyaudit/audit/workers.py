@@ -2,8 +2,9 @@
 
 With ``jobs`` of 1 the only shard runs in this process. Otherwise each shard
 gets a forked worker (fork, so workers inherit the rules and classifier
-instead of loading them again) and a pipe back to the parent, over which it
-sends:
+instead of loading them again; the collector is told to leave the objects
+they inherit alone, so that it does not copy every shared page) and a pipe
+back to the parent, over which it sends:
 
 * progress, ``("progress", file, done, total)``, when the parent shows any:
   the parent shows, per file, the slowest shard's;
@@ -23,10 +24,16 @@ one: the same error a single process raises. A worker that crashes or dies
 ends the audit with :class:`WorkerCrashError`; Ctrl-C, or any error, stops
 every worker (workers ignore SIGINT themselves, so that only the parent
 decides).
+
+The parent hashes the session's large evidence files on a thread
+(:class:`~toyaudit.session.PendingDigests`) once the first worker is done
+and its core is free, never before: a thread must not be running when a
+worker is forked.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import signal
@@ -38,6 +45,7 @@ from typing import Any, cast
 from toyaudit.audit.shards import AuditPlan, ShardOutcome, audit_shard
 from toyaudit.errors import ToyauditError
 from toyaudit.ingest import ProgressCallback, Shard
+from toyaudit.session import PendingDigests
 
 logger = logging.getLogger(__name__)
 
@@ -55,23 +63,39 @@ class WorkerTracebackError(Exception):
 
 
 def run_shards(
-    plan: AuditPlan, jobs: int, progress: ProgressCallback | None
+    plan: AuditPlan,
+    jobs: int,
+    progress: ProgressCallback | None,
+    pending: PendingDigests | None = None,
 ) -> list[ShardOutcome]:
-    """Audit the session in ``jobs`` shards; return their outcomes in shard order."""
+    """Audit the session in ``jobs`` shards; return their outcomes in shard order.
+
+    The ``pending`` digests start being checked on a thread of this process
+    (:meth:`~toyaudit.session.PendingDigests.start`) once a core is free for
+    it: at once in one process, when the first worker is done otherwise
+    (and never before the last fork). The caller collects the verdict.
+    """
     if jobs <= 1:
+        if pending is not None:
+            pending.start()
         return [audit_shard(plan, Shard(0, 1), progress)]
-    return _Workers(plan, jobs, progress).run()
+    return _Workers(plan, jobs, progress, pending).run()
 
 
 class _Workers:
     """The worker processes of one audit and the parent's side of their pipes."""
 
     def __init__(
-        self, plan: AuditPlan, count: int, progress: ProgressCallback | None
+        self,
+        plan: AuditPlan,
+        count: int,
+        progress: ProgressCallback | None,
+        pending: PendingDigests | None,
     ) -> None:
         self.plan = plan
         self.count = count
         self.progress = progress
+        self.pending = pending
         self.processes: list[BaseProcess] = []
         self.pipes: dict[Connection, int] = {}
         """The parent's end of each worker's pipe, and its shard index."""
@@ -98,6 +122,9 @@ class _Workers:
 
     def _start(self) -> None:
         context = multiprocessing.get_context("fork")
+        # Objects that exist now are left alone by the collector: in the
+        # workers it would otherwise touch, and so copy, every shared page.
+        gc.freeze()
         for index in range(self.count):
             reader, writer = context.Pipe(duplex=False)
             process = context.Process(
@@ -111,6 +138,7 @@ class _Workers:
             writer.close()
             self.processes.append(process)
             self.pipes[reader] = index
+        gc.unfreeze()
         logger.debug("started %d shard workers", self.count)
 
     def _receive(self, pipe: Connection) -> None:
@@ -131,6 +159,8 @@ class _Workers:
             logging.getLogger(record.name).handle(record)
         elif kind == "done":
             self.outcomes[index] = message[1]
+            if self.pending is not None:
+                self.pending.start()  # that worker's core is free
         elif kind == "error":
             self.errors[index] = _rebuild_error(*message[1:])
         else:

@@ -13,9 +13,6 @@ is missing (a capture that ended early) gives its last part up to the end.
 from __future__ import annotations
 
 import logging
-from email.message import Message
-from email.parser import BytesHeaderParser
-from email.utils import collapse_rfc2231_value
 from typing import NamedTuple
 
 logger = logging.getLogger(__name__)
@@ -50,6 +47,11 @@ class MultipartBody(NamedTuple):
 
 def boundary_of(content_type: str) -> str | None:
     """The ``boundary`` parameter of a full Content-Type header value."""
+    # The email package is imported here, for the few multipart bodies: it
+    # would cost every audit a fiftieth of a second at start-up.
+    from email.message import Message
+    from email.utils import collapse_rfc2231_value
+
     header = Message()
     header["content-type"] = content_type
     boundary = header.get_param("boundary")
@@ -110,6 +112,9 @@ def _part(body: bytes, start: int, end: int, max_bytes: int) -> Part:
     if head_end < 0:
         content = body[start : min(end, start + max_bytes)]
         return Part("", None, "", content, end - start)
+    from email.parser import BytesHeaderParser
+    from email.utils import collapse_rfc2231_value
+
     headers = BytesHeaderParser().parsebytes(window[:head_end])
     content_start = start + head_end + len(separator)
     name = headers.get_param("name", header="content-disposition")

@@ -22,7 +22,12 @@ from importlib import resources
 from pathlib import Path
 
 from toyaudit.classify.rulebuilder import RuleBuilder
-from toyaudit.classify.ruleschema import check_version, validate_rule_file
+from toyaudit.classify.rulecache import RuleCache
+from toyaudit.classify.ruleschema import (
+    check_version,
+    rules_schema_bytes,
+    validate_rule_file,
+)
 from toyaudit.classify.ruleset import RuleSet, SeverityRules
 from toyaudit.classify.yamlsource import load_yaml
 from toyaudit.errors import RulesError
@@ -44,26 +49,83 @@ def default_rules_dir() -> Path:
     )
 
 
-def load_rules(directories: Sequence[Path]) -> RuleSet:
-    """Load rule folders in order; later folders extend or override by rule id."""
+def load_rules(directories: Sequence[Path], cache: RuleCache | None = None) -> RuleSet:
+    """Load rule folders in order; later folders extend or override by rule id.
+
+    With a ``cache`` (:mod:`.rulecache`), rule files whose very bytes loaded
+    before are not parsed and checked again: the rule set they gave is read
+    back; rules that load now are kept for next time.
+    """
     if not directories:
         raise RulesError("no rules folder given", "pass at least default_rules_dir()")
-    builder = RuleBuilder()
+    folders = [_read_folder(directory) for directory in directories]
     digest = hashlib.sha256()
-    files: list[Path] = []
-    for directory in directories:
-        builder.start_folder()
-        for path, relative in _rule_files(directory):
-            content = path.read_bytes()
+    readable = True
+    for folder in folders:
+        for _, relative, content in folder if isinstance(folder, list) else ():
+            if isinstance(content, OSError):
+                readable = False
+                break
             digest.update(f"{relative}\0{len(content)}\0".encode())
             digest.update(content)
+        readable = readable and isinstance(folder, list)
+    sha256 = digest.hexdigest()
+    if cache is None or not readable:
+        return _build(folders, sha256)
+    key = cache.key(sha256, directories, rules_schema_bytes())
+    rules = cache.load(key, sha256)
+    if rules is None:
+        rules = _build(folders, sha256)
+        cache.store(key, rules)
+    else:
+        logger.info("rules %s read from the cache", sha256[:12])
+    return rules
+
+
+_Source = tuple[Path, str, bytes | OSError]
+"""A rule file, its path relative to its folder, and its bytes (or why not)."""
+
+
+def _read_folder(directory: Path) -> list[_Source] | RulesError:
+    """The rule files of a folder with their bytes, or why the folder is unusable.
+
+    Problems are returned, not raised: the load raises them in order, when
+    it reaches the folder or file, as if everything were read as it goes.
+    """
+    try:
+        found = _rule_files(directory)
+    except RulesError as error:
+        return error
+    sources: list[_Source] = []
+    for path, relative in found:
+        try:
+            sources.append((path, relative, path.read_bytes()))
+        except OSError as error:
+            sources.append((path, relative, error))
+    return sources
+
+
+def _build(folders: list[list[_Source] | RulesError], sha256: str) -> RuleSet:
+    """Parse, check and build every rule file, folder by folder, in order.
+
+    A folder or file that could not be read stops the load where it stands.
+    """
+    builder = RuleBuilder()
+    files: list[Path] = []
+    for folder in folders:
+        if isinstance(folder, RulesError):
+            raise folder
+        builder.start_folder()
+        for path, _, content in folder:
+            if isinstance(content, OSError):
+                raise content
             files.append(path)
             document = load_yaml(path, content)
             check_version(path, document)
             builder.add_file(path, document)
             validate_rule_file(path, document)
-    rules = builder.build(digest.hexdigest(), tuple(files))
-    logger.info("loaded %d rule files (sha256 %s)", len(files), rules.sha256[:12])
+    rules = builder.build(sha256, tuple(files))
+    logger.info("loaded %d rule files (sha256 %s)", len(files), sha256[:12])
     return rules
 
 
@@ -81,4 +143,10 @@ def _rule_files(directory: Path) -> list[tuple[Path, str]]:
     return found
 
 
-__all__ = ["RuleSet", "SeverityRules", "default_rules_dir", "load_rules"]
+__all__ = [
+    "RuleSet",
+    "SeverityRules",
+    "RuleCache",
+    "default_rules_dir",
+    "load_rules",
+]

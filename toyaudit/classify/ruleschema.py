@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.exceptions import best_match
+from typing import TYPE_CHECKING, Any
 
 from toyaudit.classify.yamlsource import LocatedList, LocatedMapping
 from toyaudit.errors import RulesError
+
+if TYPE_CHECKING:  # jsonschema is imported when a file is checked: it is slow
+    from jsonschema import Draft202012Validator, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -62,15 +62,23 @@ _SEE_DOCS = "see docs/rules.md"
 
 def load_rules_schema() -> dict[str, Any]:
     """The packaged JSON Schema every rule file satisfies."""
-    schema_file = resources.files("toyaudit.classify").joinpath(
-        "schema", SCHEMA_RESOURCE
-    )
-    schema: dict[str, Any] = json.loads(schema_file.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(rules_schema_bytes())
     return schema
 
 
 @cache
+def rules_schema_bytes() -> bytes:
+    """The packaged JSON Schema, as the bytes of its file."""
+    schema_file = resources.files("toyaudit.classify").joinpath(
+        "schema", SCHEMA_RESOURCE
+    )
+    return schema_file.read_bytes()
+
+
+@cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_rules_schema())
 
 
@@ -107,6 +115,8 @@ def _first(
     for error in errors:
         by_line.setdefault(_place(document, error).line, []).append(error)
     earliest = by_line[min(by_line)]
+    from jsonschema.exceptions import best_match
+
     chosen = best_match(earliest)
     return chosen if chosen is not None else earliest[0]
 

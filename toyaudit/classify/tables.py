@@ -35,6 +35,7 @@ Column = tuple[str, list[Any]]
 NewLeaves = dict[tuple[str, str], list[tuple[int, str]]]
 """Leaves not in the cache: (shape, value) -> [(ordinal, path), ...]."""
 
+_TEXT = {str}
 _SKIPPED = frozenset({type(None), bool})
 """Values that are never personal data and that a walk skips too."""
 
@@ -97,8 +98,12 @@ def count_table(
     rows = len(table[0][1]) if table else 0
     for rank, (suffix, values) in enumerate(table):
         cell_shape = f"{shape}[]{suffix}"
-        present = [index for index, value in enumerate(values) if type(value) is str]
-        texts = [values[index] for index in present]
+        present: Sequence[int]
+        if set(map(type, values)) == _TEXT:  # the usual column: text in every row
+            present, texts = range(len(values)), values
+        else:
+            present = [row for row, value in enumerate(values) if type(value) is str]
+            texts = [values[row] for row in present]
         cells += len(texts)
         keys = zip(repeat(cell_shape), texts, strict=False)
         found = list(map(context.results.get, keys))
@@ -107,7 +112,13 @@ def count_table(
             reversed(identities), range(len(identities) - 1, -1, -1), strict=True
         )
         first = dict(backwards)  # the last write for an identity is its first row
-        for identity, times in Counter(identities).items():
+        # Most columns hold one result in every row: the same value, or new ones.
+        counted = (
+            Counter(identities).items()
+            if len(first) > 1
+            else [(identity, len(identities)) for identity in first]
+        )
+        for identity, times in counted:
             where = first[identity]
             result = found[where]
             if result is None:

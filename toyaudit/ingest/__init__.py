@@ -49,12 +49,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from toyaudit.errors import IngestError
-from toyaudit.ingest.bluetooth import (
-    BTSNOOP_MAGIC,
-    looks_like_ble_jsonl,
-    read_ble_jsonl,
-    read_btsnoop,
-)
+from toyaudit.ingest import bluetooth
+from toyaudit.ingest.bluetooth import BTSNOOP_MAGIC, looks_like_ble_jsonl
 from toyaudit.ingest.flows import read_flows
 from toyaudit.ingest.har import looks_like_har, read_har
 from toyaudit.ingest.keyless import Refusals
@@ -307,7 +303,9 @@ def _read_stream(
         coverage.files_read.append(name)
         if shard.primary:
             yield from _guard_os_errors(
-                name, coverage, read_btsnoop(stream, name, coverage, total, progress)
+                name,
+                coverage,
+                bluetooth.read_btsnoop(stream, name, coverage, total, progress),
             )
     elif looks_like_tls_verdicts(name):
         coverage.files_read.append(name)
@@ -319,7 +317,7 @@ def _read_stream(
         coverage.files_read.append(name)
         if shard.primary:
             yield from _guard_os_errors(
-                name, coverage, read_ble_jsonl(stream, name, coverage)
+                name, coverage, bluetooth.read_ble_jsonl(stream, name, coverage)
             )
     elif looks_like_har(head):
         coverage.files_read.append(name)

@@ -30,16 +30,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from toyaudit.ingest import ieee80211
-from toyaudit.ingest.bluetooth import BLUETOOTH_LINKTYPES, BluetoothDecoder
+from toyaudit.ingest import bluetooth, ieee80211
+from toyaudit.ingest.bluetooth import BLUETOOTH_LINKTYPES
 from toyaudit.ingest.coverage import FirstNotes
 from toyaudit.ingest.decode import (
+    COMMON_IPV4,
+    COMMON_PORTS_END,
+    COMMON_TCP_END,
+    COMMON_UDP_END,
+    ETHERNET,
     LINKTYPES,
     TCP,
     UDP,
     Segment,
+    common_udp_segment,
     decode_frame,
     format_address,
+    unpack_common_tcp,
 )
 from toyaudit.ingest.decrypted import DecryptionLog, decryption_factory
 from toyaudit.ingest.dns import DNS_SERVER_PORT, parse_dns_answers
@@ -47,9 +54,9 @@ from toyaudit.ingest.fragments import FragmentTable
 from toyaudit.ingest.keyless import KeylessTally, Refusals
 from toyaudit.ingest.keylog import KeyLog
 from toyaudit.ingest.names import NameTable
-from toyaudit.ingest.pcapfile import ProgressCallback, read_frames
+from toyaudit.ingest.pcapfile import Frame, ProgressCallback, read_frames
 from toyaudit.ingest.records import Coverage, Evidence, Observation
-from toyaudit.ingest.shard import Shard, ShardFrame, shard_frames
+from toyaudit.ingest.shard import ConversationOwners, Shard
 from toyaudit.ingest.tcp import Reassembler
 from toyaudit.ingest.udp import DatagramReader
 
@@ -60,6 +67,9 @@ UNDECRYPTED_NOTES = 5
 
 _END_OF_FILE = 1 << 62
 """Rank of what is only noticed once the file ends, after every frame."""
+
+_DNS_SOURCE_PORT = DNS_SERVER_PORT.to_bytes(2, "big")
+"""The UDP source port of DNS responses, as it stands at bytes 34-35."""
 
 
 @dataclass(slots=True)
@@ -175,7 +185,7 @@ def read_capture(
     frames = read_frames(
         stream, name, coverage, total, progress, keylog.add_decryption_secrets
     )
-    yield from reader.read(shard_frames(frames, reader.shard))
+    yield from reader.read(frames)
     yield from reader.finish()
     coverage.add_tally(reader.tally)
 
@@ -205,52 +215,121 @@ class _CaptureReader:
         )
         self.datagrams = DatagramReader(name)
         self.fragments = FragmentTable()
-        self.bluetooth: BluetoothDecoder | None = None
+        self.bluetooth: bluetooth.BluetoothDecoder | None = None
         self.other_protocols = 0
 
-    def read(self, frames: Iterator[ShardFrame]) -> Iterator[Observation]:
+    def read(self, frames: Iterator[Frame]) -> Iterator[Observation]:
         """Yield what the frames complete: the hot path, so kept flat.
 
-        ``frames`` come from :func:`~toyaudit.ingest.shard.shard_frames`,
-        marked whether they are known to be this shard's conversations.
+        The common frame, an untagged Ethernet II frame carrying an
+        unfragmented IPv4 packet without options and a TCP or UDP header,
+        has its addresses and ports at fixed offsets: it is placed here
+        (:class:`~toyaudit.ingest.shard.ConversationOwners`), dropped when its
+        conversation is another shard's (unless it is a DNS response, which
+        every shard learns names from), and otherwise decoded here with the
+        result :func:`~toyaudit.ingest.decode.decode_frame` gives. Every
+        other frame takes the general path, :meth:`_frame`.
         """
-        shard = self.shard
-        primary = shard.primary
-        ready = self.reassembler.ready
-        datagrams = self.datagrams
-        for number, linktype, timestamp, frame, known in frames:
-            if linktype in BLUETOOTH_LINKTYPES:
-                if primary:
-                    yield from self._bluetooth(number, linktype, timestamp, frame)
+        ready, datagrams = self.reassembler.ready, self.datagrams
+        said = self.decryption_entries
+        tcp_segment = self.reassembler.segment_between
+        owners = ConversationOwners(self.shard)
+        memo, split = owners.memo, self.shard.count > 1
+        for number, linktype, timestamp, frame in frames:
+            # RFC 791 §3.1: version 4 and 5 header words at byte 14, the
+            # more-fragments flag and fragment offset at 20-21, protocol at 23.
+            if (
+                linktype != ETHERNET
+                or len(frame) < COMMON_PORTS_END
+                or frame[12:15] != COMMON_IPV4
+                or frame[20] & 0x3F
+                or frame[21]
+            ):
+                yield from self._frame(number, linktype, timestamp, frame, not split)
                 continue
-            segment = decode_frame(linktype, frame)
-            if segment is None:
-                if primary:
-                    self._not_decoded(linktype, frame)
+            protocol = frame[23]
+            if protocol != TCP and protocol != UDP:
+                yield from self._frame(number, linktype, timestamp, frame, not split)
                 continue
-            carried = None
-            if segment[0] < 0:  # an IP fragment: every shard waits for the whole
-                whole = self.fragments.reassemble(segment, number)
-                if whole is None:
+            if split:
+                key = frame[26:COMMON_PORTS_END]
+                mine = memo.get(key)
+                if mine is None:
+                    mine = owners.place(key)
+                if not mine:
+                    if protocol == UDP and frame[34:36] == _DNS_SOURCE_PORT:
+                        yield from self._frame(
+                            number, linktype, timestamp, frame, False
+                        )
                     continue
-                segment, carried = whole
-            if not known and not shard.owns_conversation(*segment[1:5]):
-                # Another shard's, but every shard learns from DNS answers.
-                if segment[2] == DNS_SERVER_PORT and segment[0] == UDP:
-                    self._learn_names(segment, carried or (number,), timestamp)
-                continue
-            if segment[0] == TCP:
-                self._tcp(segment, number, timestamp)
-                if ready:
-                    yield from ready
-                    ready.clear()
-            elif segment[0] == UDP:
+            if protocol == TCP and len(frame) >= COMMON_TCP_END:
+                total, source, destination, port, peer_port, sequence, _, bits = (
+                    unpack_common_tcp(frame, 14)
+                )
+                start = 34 + (bits >> 12) * 4
+                if start >= 54:
+                    tcp_segment(
+                        source, port, destination, peer_port, sequence, bits & 0x01FF,
+                        frame[start : 14 + total if total >= 20 else len(frame)],
+                        number, timestamp,
+                    )  # fmt: skip
+                    if said:  # what decryptors said of it; emptied after each segment
+                        self._rank_undecrypted(0, number)
+                    if ready:
+                        yield from ready
+                        ready.clear()
+                    continue
+            elif protocol == UDP and len(frame) >= COMMON_UDP_END:
+                segment = common_udp_segment(frame)
                 if segment[2] == DNS_SERVER_PORT:
-                    self._learn_names(segment, carried or (number,), timestamp)
-                datagrams.datagram(segment, carried or (number,), timestamp)
+                    self._learn_names(segment, (number,), timestamp)
+                datagrams.datagram(segment, (number,), timestamp)
                 if datagrams.ready:
                     yield from datagrams.ready
                     datagrams.ready.clear()
+                continue
+            yield from self._frame(number, linktype, timestamp, frame, True)
+
+    def _frame(
+        self, number: int, linktype: int, timestamp: float, frame: bytes, known: bool
+    ) -> Iterator[Observation]:
+        """Read one frame of any kind: the general path of :meth:`read`.
+
+        ``known`` says the frame is known to be this shard's conversation;
+        otherwise it is decoded to find out, and (when it is not a TCP or UDP
+        frame at all) left to the first shard.
+        """
+        shard = self.shard
+        if linktype in BLUETOOTH_LINKTYPES:
+            if shard.primary:
+                yield from self._bluetooth(number, linktype, timestamp, frame)
+            return
+        segment = decode_frame(linktype, frame)
+        if segment is None:
+            if shard.primary:
+                self._not_decoded(linktype, frame)
+            return
+        carried = None
+        if segment[0] < 0:  # an IP fragment: every shard waits for the whole
+            whole = self.fragments.reassemble(segment, number)
+            if whole is None:
+                return
+            segment, carried = whole
+        if not known and not shard.owns_conversation(*segment[1:5]):
+            # Another shard's, but every shard learns from DNS answers.
+            if segment[2] == DNS_SERVER_PORT and segment[0] == UDP:
+                self._learn_names(segment, carried or (number,), timestamp)
+            return
+        if segment[0] == TCP:
+            self._tcp(segment, number, timestamp)
+            yield from self.reassembler.ready
+            self.reassembler.ready.clear()
+        elif segment[0] == UDP:
+            if segment[2] == DNS_SERVER_PORT:
+                self._learn_names(segment, carried or (number,), timestamp)
+            self.datagrams.datagram(segment, carried or (number,), timestamp)
+            yield from self.datagrams.ready
+            self.datagrams.ready.clear()
 
     def _learn_names(
         self, segment: Segment, frames: tuple[int, ...], timestamp: float
@@ -290,7 +369,7 @@ class _CaptureReader:
     def _bluetooth(
         self, number: int, linktype: int, timestamp: float, frame: bytes
     ) -> Iterator[Observation]:
-        self.bluetooth = self.bluetooth or BluetoothDecoder(self.name)
+        self.bluetooth = self.bluetooth or bluetooth.BluetoothDecoder(self.name)
         return self.bluetooth.frame(number, linktype, timestamp, frame)
 
     def _not_decoded(self, linktype: int, frame: bytes) -> None:

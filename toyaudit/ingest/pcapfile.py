@@ -103,8 +103,9 @@ def read_frames(
 
     ``stream`` must be at the start of the file and ``total`` is its size, for
     progress. A file whose header is not pcap or pcapng raises
-    :class:`IngestError`; a file that breaks later ends with a coverage note
-    naming the byte offset, and ``coverage.packets`` counts the frames read.
+    :class:`IngestError` (a pcap file's, when this is called); a file that
+    breaks later ends with a coverage note naming the byte offset, and
+    ``coverage.packets`` counts the frames read.
 
     ``secrets`` is called with the secrets type and the secrets of every
     pcapng Decryption Secrets Block when the reader reaches it, so before
@@ -113,26 +114,36 @@ def read_frames(
     """
     tally = _Tally(name, total, progress)
     head = stream.read(4)
+    if head in PCAP_MAGICS:
+        # The record loop is handed out as it is: it is the hot path, and a
+        # generator around it would cost every frame another step.
+        return _pcap_records(stream, coverage, _pcap_layout(stream, head, tally), tally)
+    if head == PCAPNG_MAGIC:
+        return _counted(
+            _read_pcapng(stream, head, coverage, tally, secrets), coverage, tally
+        )
+    raise IngestError(
+        f"{name}: not a pcap or pcapng file (unknown magic number "
+        f"{head.hex() or 'none: empty file'})",
+        "check that the file is a packet capture and was copied completely",
+    )
+
+
+def _counted(
+    frames: Iterator[Frame], coverage: Coverage, tally: _Tally
+) -> Iterator[Frame]:
+    """Pass the frames on; count them into ``coverage`` and report the end."""
     try:
-        if head in PCAP_MAGICS:
-            yield from _read_pcap(stream, head, coverage, tally)
-        elif head == PCAPNG_MAGIC:
-            yield from _read_pcapng(stream, head, coverage, tally, secrets)
-        else:
-            raise IngestError(
-                f"{name}: not a pcap or pcapng file (unknown magic number "
-                f"{head.hex() or 'none: empty file'})",
-                "check that the file is a packet capture and was copied completely",
-            )
+        yield from frames
     finally:
         coverage.packets += tally.frames
-    tally.report(total)
+    tally.report(tally.total)
 
 
-def _read_pcap(
-    stream: BinaryIO, magic: bytes, coverage: Coverage, tally: _Tally
-) -> Iterator[Frame]:
-    """Check the pcap global header, then yield its records."""
+def _pcap_layout(
+    stream: BinaryIO, magic: bytes, tally: _Tally
+) -> tuple[str, float, int]:
+    """Check the pcap global header; (byte order, seconds per unit, link type)."""
     header = stream.read(20)
     if len(header) < 20:
         raise IngestError(
@@ -149,8 +160,7 @@ def _read_pcap(
             f"{tally.name}: pcap version {major} is not supported (expected 2)",
             "convert it with 'editcap -F pcapng'",
         )
-    linktype &= 0x0FFFFFFF  # the top 4 bits may carry the FCS length
-    yield from _pcap_records(stream, coverage, (order, unit, linktype), tally)
+    return order, unit, linktype & 0x0FFFFFFF  # the top 4 bits may hold the FCS length
 
 
 def _pcap_records(
@@ -159,12 +169,17 @@ def _pcap_records(
     layout: tuple[str, float, int],
     tally: _Tally,
 ) -> Iterator[Frame]:
-    """The record loop of a pcap file: the hot path, so kept flat."""
+    """The record loop of a pcap file: the hot path, so kept flat.
+
+    Counts the frames into ``coverage`` however the loop ends, and reports
+    the whole file done when it ends with the file.
+    """
     order, unit, linktype = layout
     record = struct.Struct(order + "IIII").unpack
     read = stream.read
     offset = 24
     number = 0
+    next_report = tally.next_report
     try:
         while True:
             head = read(16)
@@ -175,7 +190,7 @@ def _pcap_records(
                         f"inside the record header of frame {number + 1}; "
                         "frames after it are lost"
                     )
-                return
+                break
             seconds, fraction, captured, _original = record(head)
             if captured > MAX_BLOCK_LENGTH:
                 coverage.skip(
@@ -183,21 +198,24 @@ def _pcap_records(
                     f"{captured} captured bytes, which is not plausible; "
                     "the rest of the file is not read"
                 )
-                return
+                break
             frame = read(captured)
             if len(frame) < captured:
                 coverage.skip(
                     f"{tally.name}: truncated at byte {offset + 16 + len(frame)} "
                     f"inside frame {number + 1}; frames after it are lost"
                 )
-                return
+                break
             number += 1
             offset += 16 + captured
-            if offset >= tally.next_report:
+            if offset >= next_report:
                 tally.report(offset)
+                next_report = tally.next_report
             yield number, linktype, seconds + fraction * unit, frame
     finally:
         tally.frames = number
+        coverage.packets += number
+    tally.report(tally.total)
 
 
 class _PcapngReader:

@@ -24,25 +24,9 @@ the same in every shard; the first shard's stand (see
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from zlib import crc32
 
-from toyaudit.ingest.pcapfile import Frame
-
-ShardFrame = tuple[int, int, float, bytes, bool]
-"""A :data:`~toyaudit.ingest.pcapfile.Frame` and whether it is known to be
-the shard's own (False: decode it to find out)."""
-
-_ETHERNET = 1
-_IPV4_NO_OPTIONS = b"\x08\x00\x45"
-"""EtherType IPv4, then IP version 4 with a 5-word header."""
-_TCP = 6
-_UDP = 17
-_PORTS_END = 38
-"""Ethernet header (14) + IPv4 header (20) + the two ports (4)."""
-_DNS_SOURCE_PORT = (53).to_bytes(2, "big")
-"""The UDP source port of DNS responses, as it stands at bytes 34-35."""
 _MAX_OWNERS = 1 << 16
 """Directions whose shard is remembered before the memo starts again."""
 
@@ -88,48 +72,31 @@ def conversation_shard(
     return crc32(one + other if one < other else other + one) % count
 
 
-def shard_frames(frames: Iterable[Frame], shard: Shard) -> Iterator[ShardFrame]:
-    """The frames ``shard`` may need, each marked whether it is known to be its own.
+class ConversationOwners:
+    """Whether the conversations of common frames are one shard's, remembered.
 
-    This is the cheap test a shard runs on every frame of a capture before
-    decoding any. The common case, an untagged Ethernet II frame carrying an
-    unfragmented IPv4 packet without options and a TCP or UDP header, has its
-    addresses and ports at fixed offsets: such a frame is dropped here when
-    its conversation is another shard's (unless it is a DNS response, which
-    every shard learns names from), and passed on marked True when it is
-    this one's. Every other frame is passed on marked False, for the reader
-    to decode and place with :meth:`Shard.owns_conversation` (or, when it is
-    no TCP or UDP at all, to leave to the first shard).
+    A common frame is an untagged Ethernet II frame carrying an unfragmented
+    IPv4 packet without options and a TCP or UDP header: its addresses and
+    ports stand at fixed offsets, bytes 26-37 (source and destination
+    address, source and destination port), so its conversation is placed
+    from those 12 bytes before anything is decoded. :attr:`memo` maps them
+    to whether the conversation is the shard's; the reader looks there
+    first, inline, and asks :meth:`place` only for directions it has not
+    seen lately.
     """
-    if shard.count == 1:
-        for number, linktype, timestamp, frame in frames:
-            yield number, linktype, timestamp, frame, True
-        return
-    count, index = shard.count, shard.index
-    owners: dict[bytes, int] = {}
-    """Shard by the 12 address and port bytes of each direction seen lately."""
-    for number, linktype, timestamp, frame in frames:
-        # RFC 791 §3.1: version 4 and 5 header words at byte 14, the
-        # more-fragments flag and fragment offset at 20-21, the protocol at 23.
-        if (
-            linktype == _ETHERNET
-            and frame[12:15] == _IPV4_NO_OPTIONS
-            and (frame[23] == _TCP or frame[23] == _UDP)
-            and not (frame[20] & 0x3F or frame[21])
-            and len(frame) >= _PORTS_END
-        ):
-            key = frame[26:_PORTS_END]
-            owner = owners.get(key)
-            if owner is None:
-                if len(owners) >= _MAX_OWNERS:
-                    owners.clear()
-                owner = owners[key] = _key_shard(key, count)
-            if owner == index:
-                yield number, linktype, timestamp, frame, True
-            elif frame[23] == _UDP and frame[34:36] == _DNS_SOURCE_PORT:
-                yield number, linktype, timestamp, frame, False
-            continue
-        yield number, linktype, timestamp, frame, False
+
+    def __init__(self, shard: Shard) -> None:
+        self.shard = shard
+        self.memo: dict[bytes, bool] = {}
+        """Whether each direction seen lately is the shard's, by its 12 bytes."""
+
+    def place(self, key: bytes) -> bool:
+        """Whether the direction named by ``key`` is the shard's; remember it."""
+        if len(self.memo) >= _MAX_OWNERS:
+            self.memo.clear()
+        mine = _key_shard(key, self.shard.count) == self.shard.index
+        self.memo[key] = mine
+        return mine
 
 
 def _key_shard(key: bytes, count: int) -> int:

@@ -468,10 +468,30 @@ class Reassembler:
         ``time`` is the frame's capture time in seconds since the epoch; the
         observations it starts carry it in their evidence.
         """
-        if source < destination:
-            key, side = (source[0], source[1], destination[0], destination[1]), 0
+        self.segment_between(
+            source[0], source[1], destination[0], destination[1],
+            sequence, flags, payload, frame, time,
+        )  # fmt: skip
+
+    def segment_between(
+        self,
+        source: bytes,
+        source_port: int,
+        destination: bytes,
+        destination_port: int,
+        sequence: int,
+        flags: int,
+        payload: bytes,
+        frame: int,
+        time: float | None,
+    ) -> None:
+        """:meth:`segment` with the ends spelled out: the packet reader's hot path."""
+        if source < destination or (
+            source == destination and source_port < destination_port
+        ):
+            key, side = (source, source_port, destination, destination_port), 0
         else:
-            key, side = (destination[0], destination[1], source[0], source[1]), 1
+            key, side = (destination, destination_port, source, source_port), 1
         connection = self.connections.get(key)
         if connection is None or (connection.closed and flags & SYN):
             if not payload and not flags & SYN:

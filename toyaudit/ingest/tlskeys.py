@@ -14,9 +14,12 @@ the others are left out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import hashes, hmac
-from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+if TYPE_CHECKING:  # cryptography is imported when a key is derived: most
+    # audits have no key log, and the import costs a good part of a second's
+    # tenth at start-up
+    from cryptography.hazmat.primitives import hashes
 
 AES_GCM = "AES-GCM"
 """AEAD cipher: AES in Galois/Counter mode (RFC 5288, RFC 8446)."""
@@ -27,11 +30,8 @@ CHACHA20_POLY1305 = "CHACHA20-POLY1305"
 AES_CBC = "AES-CBC"
 """Block cipher: AES in CBC mode with an HMAC (RFC 5246 §6.2.3.2)."""
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-}
+_HASHES = {"sha1": "SHA1", "sha256": "SHA256", "sha384": "SHA384"}
+"""Hash names of the suites, to the ``cryptography`` hash class names."""
 
 
 @dataclass(frozen=True)
@@ -188,11 +188,16 @@ class WriteKeys:
 
 def hash_algorithm(name: str) -> hashes.HashAlgorithm:
     """A fresh ``cryptography`` hash object for ``sha1``, ``sha256`` or ``sha384``."""
-    return _HASHES[name]()
+    from cryptography.hazmat.primitives import hashes
+
+    algorithm: type[hashes.HashAlgorithm] = getattr(hashes, _HASHES[name])
+    return algorithm()
 
 
 def hmac_digest(hash_name: str, key: bytes, message: bytes) -> bytes:
     """HMAC of ``message`` under ``key`` (RFC 2104)."""
+    from cryptography.hazmat.primitives import hmac
+
     mac = hmac.HMAC(key, hash_algorithm(hash_name))
     mac.update(message)
     return mac.finalize()
@@ -264,6 +269,8 @@ def hkdf_expand_label(
         + context
     )
     # 2. §7.1: HKDF-Expand-Label = HKDF-Expand(Secret, HkdfLabel, Length)
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
     expand = HKDFExpand(hash_algorithm(hash_name), length, hkdf_label)
     return expand.derive(secret)
 

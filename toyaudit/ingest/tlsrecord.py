@@ -11,13 +11,7 @@ that the caller may try other keys.
 
 from __future__ import annotations
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import (
-    AESCCM,
-    AESGCM,
-    ChaCha20Poly1305,
-)
+from typing import TYPE_CHECKING
 
 from toyaudit.errors import IngestError
 from toyaudit.ingest.tlskeys import (
@@ -28,6 +22,13 @@ from toyaudit.ingest.tlskeys import (
     WriteKeys,
     hmac_digest,
 )
+
+if TYPE_CHECKING:  # cryptography is imported when a record is opened
+    from cryptography.hazmat.primitives.ciphers.aead import (
+        AESCCM,
+        AESGCM,
+        ChaCha20Poly1305,
+    )
 
 _BLOCK = 16
 """Bytes of an AES block, and of the explicit CBC IV of TLS 1.1 and later."""
@@ -45,6 +46,12 @@ class RecordProtectionError(IngestError):
 
 def _aead(suite: CipherSuite, key: bytes) -> AESGCM | AESCCM | ChaCha20Poly1305:
     """The AEAD primitive of ``suite`` keyed with ``key``."""
+    from cryptography.hazmat.primitives.ciphers.aead import (
+        AESCCM,
+        AESGCM,
+        ChaCha20Poly1305,
+    )
+
     if suite.cipher == AES_GCM:
         return AESGCM(key)
     if suite.cipher == AES_CCM:
@@ -102,6 +109,8 @@ class RecordOpener:
             raise RecordProtectionError(f"{self.suite.name} is not an AEAD suite")
         if len(ciphertext) < self.suite.tag_length:
             raise RecordProtectionError("record shorter than its authentication tag")
+        from cryptography.exceptions import InvalidTag
+
         try:
             return self._aead.decrypt(nonce, ciphertext, additional)
         except InvalidTag:
@@ -176,6 +185,8 @@ class RecordOpener:
             raise RecordProtectionError(
                 f"CBC record of {len(protected)} bytes is not whole AES blocks"
             )
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
         cipher = Cipher(algorithms.AES(self.keys.key), modes.CBC(protected[:_BLOCK]))
         decryptor = cipher.decryptor()
         return decryptor.update(protected[_BLOCK:]) + decryptor.finalize()

@@ -21,12 +21,15 @@ from toyaudit.files import make_private_dir, write_atomic
 from toyaudit.report.html import render_html
 from toyaudit.report.jsondoc import render_json
 from toyaudit.report.markdown import render_markdown
+from toyaudit.report.outline import build_outline
 
 __all__ = [
     "REPORT_FILES",
     "render_html",
     "render_json",
     "render_markdown",
+    "render_reports",
+    "write_rendered",
     "write_reports",
 ]
 
@@ -48,11 +51,21 @@ def write_reports(
     folder cannot be created or a file cannot be written; files written before
     the failure are removed again, so a run leaves all three reports or none.
     """
-    rendered = {
+    return write_rendered(render_reports(assessment, reveal), out_dir)
+
+
+def render_reports(assessment: Assessment, reveal: bool = False) -> dict[str, bytes]:
+    """The bytes of every report, by file name, in :data:`REPORT_FILES` order."""
+    outline = build_outline(assessment, reveal)
+    return {
         REPORT_FILES[0]: render_json(assessment, reveal),
-        REPORT_FILES[1]: render_markdown(assessment, reveal).encode("utf-8"),
-        REPORT_FILES[2]: render_html(assessment, reveal).encode("utf-8"),
+        REPORT_FILES[1]: render_markdown(assessment, reveal, outline).encode("utf-8"),
+        REPORT_FILES[2]: render_html(assessment, reveal, outline).encode("utf-8"),
     }
+
+
+def write_rendered(rendered: dict[str, bytes], out_dir: Path) -> list[Path]:
+    """Write reports :func:`render_reports` rendered, as :func:`write_reports` does."""
     _make_folder(out_dir)
 
     written: list[Path] = []

@@ -66,13 +66,18 @@ code { font-family: ui-monospace, monospace; font-size: 0.92em;
 """
 
 
-def render_html(assessment: Assessment, reveal: bool = False) -> str:
+def render_html(
+    assessment: Assessment, reveal: bool = False, outline: list[Block] | None = None
+) -> str:
     """Render the assessment as the text of ``report.html``.
 
     Personal values are redacted unless ``reveal`` is true. The output is
-    deterministic and ends with a newline.
+    deterministic and ends with a newline. ``outline`` is the assessment's
+    :func:`~toyaudit.report.outline.build_outline` with the same ``reveal``,
+    when the caller already built it for another format.
     """
-    outline = build_outline(assessment, reveal)
+    if outline is None:
+        outline = build_outline(assessment, reveal)
     logger.debug("rendering report.html from %d outline blocks", len(outline))
     title = _escape("Privacy report: " + scrub(assessment.session.toy.name))
     body = "\n".join(_block(block) for block in outline)

@@ -52,13 +52,18 @@ def escape_markdown(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
-def render_markdown(assessment: Assessment, reveal: bool = False) -> str:
+def render_markdown(
+    assessment: Assessment, reveal: bool = False, outline: list[Block] | None = None
+) -> str:
     """Render the assessment as the text of ``report.md``.
 
     Personal values are redacted unless ``reveal`` is true. The output is
-    deterministic and ends with a newline.
+    deterministic and ends with a newline. ``outline`` is the assessment's
+    :func:`~toyaudit.report.outline.build_outline` with the same ``reveal``,
+    when the caller already built it for another format.
     """
-    outline = build_outline(assessment, reveal)
+    if outline is None:
+        outline = build_outline(assessment, reveal)
     logger.debug("rendering report.md from %d outline blocks", len(outline))
     return "\n".join(_block(block) for block in outline)
 

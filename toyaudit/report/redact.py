@@ -91,6 +91,9 @@ class Redactor:
     def __init__(self, assessment: Assessment, reveal: bool = False) -> None:
         self.reveal = reveal
         self._pattern = None if reveal else _personal_pattern(assessment)
+        self._texts: dict[str, str] = {}
+        """Strings made safe so far: a report repeats the same few hundred
+        (hosts, decodings, evidence) thousands of times."""
 
     def value(self, detection: Detection) -> str:
         """The detection's value as a report may show it."""
@@ -100,9 +103,13 @@ class Redactor:
 
     def text(self, captured: str) -> str:
         """A captured string with known personal values masked and controls scrubbed."""
-        if self._pattern is not None:
-            captured = self._pattern.sub(MASK, captured)
-        return scrub(captured)
+        safe = self._texts.get(captured)
+        if safe is None:
+            masked = captured
+            if self._pattern is not None:
+                masked = self._pattern.sub(MASK, captured)
+            safe = self._texts[captured] = scrub(masked)
+        return safe
 
 
 def _personal_pattern(assessment: Assessment) -> re.Pattern[str] | None:

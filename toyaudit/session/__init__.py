@@ -6,8 +6,10 @@ folder, a single capture file, or a folder of capture files; :func:`seal_session
 writes a session's manifest.
 """
 
+from toyaudit.session.digests import PendingDigests
 from toyaudit.session.evidence import open_evidence
-from toyaudit.session.folder import load_session, seal_session, verify_manifest
+from toyaudit.session.folder import load_session, seal_session
+from toyaudit.session.manifest import verify_manifest
 from toyaudit.session.records import (
     MANIFEST_FILE,
     MANIFEST_FORMAT,
@@ -27,6 +29,7 @@ __all__ = [
     "METADATA_FILES",
     "PERSONA_FIELDS",
     "PERSONA_FILE",
+    "PendingDigests",
     "SESSION_FILE",
     "Phase",
     "PersonaValue",

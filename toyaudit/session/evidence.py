@@ -18,6 +18,7 @@ from pathlib import Path
 
 from toyaudit.errors import SessionError
 from toyaudit.files import sha256_file
+from toyaudit.session.digests import PendingDigests
 from toyaudit.session.folder import load_session
 from toyaudit.session.records import SESSION_FILE, Session, Toy
 
@@ -32,16 +33,17 @@ KEYLOG_SUFFIXES = (".keys", ".keys.txt", ".keylog", ".sslkeylog", ".keylog.txt")
 UNKNOWN_TOY = "unknown toy"
 
 
-def open_evidence(path: Path) -> Session:
+def open_evidence(path: Path, pending: PendingDigests | None = None) -> Session:
     """Open a session folder, a single capture file, or a folder of captures.
 
     A folder with a ``session.yaml`` is a session and is verified against its
-    manifest (:func:`~toyaudit.session.load_session`). Anything else is
+    manifest (:func:`~toyaudit.session.load_session`, which leaves the
+    digests of large files to ``pending`` when given). Anything else is
     audited as loose captures: see :func:`loose_file` and :func:`loose_folder`.
     """
     if path.is_dir():
         if (path / SESSION_FILE).exists():
-            return load_session(path)
+            return load_session(path, pending)
         return loose_folder(path)
     if path.is_file():
         return loose_file(path)

@@ -12,17 +12,18 @@ that changed after it was captured. Nothing here writes into a session except
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from toyaudit.errors import SessionError
+from toyaudit.errors import SessionError, ToyauditError
 from toyaudit.files import sha256_file, write_atomic
+from toyaudit.session.digests import PendingDigests
+from toyaudit.session.manifest import session_files, verify_manifest
 from toyaudit.session.records import (
     MANIFEST_FILE,
     MANIFEST_FORMAT,
@@ -36,22 +37,37 @@ from toyaudit.session.records import (
     Toy,
 )
 
+__all__ = ["load_session", "seal_session", "verify_manifest"]
+
 logger = logging.getLogger(__name__)
 
 
-def load_session(path: Path) -> Session:
+def load_session(path: Path, pending: PendingDigests | None = None) -> Session:
     """Verify a session folder against its manifest and read its metadata.
 
     Raises :class:`SessionError` naming the file when the folder or a required
     file is missing, a file differs from the manifest, or a YAML file is
-    malformed.
+    malformed. With ``pending``, the digests of large evidence files are
+    left to it (:func:`verify_manifest`); should the folder still be
+    refused, the pending digests are checked first, so a changed file is
+    what the error names, as without ``pending``.
     """
     if not path.is_dir():
         raise SessionError(
             f"{path}: no such session folder",
             "give the folder that holds session.yaml and manifest.json",
         )
-    manifest_sha256 = verify_manifest(path)
+    manifest_sha256 = verify_manifest(path, pending)
+    try:
+        return _read_session(path, manifest_sha256)
+    except ToyauditError:
+        if pending is not None:
+            pending.finish()
+        raise
+
+
+def _read_session(path: Path, manifest_sha256: str) -> Session:
+    """The session a verified folder describes."""
     description = _read_yaml_mapping(path / SESSION_FILE, required=True)
     persona_path = path / PERSONA_FILE
     notes: list[str] = []
@@ -62,7 +78,7 @@ def load_session(path: Path) -> Session:
         notes.append("no persona.yaml: the fake child profile was not searched for")
     evidence = tuple(
         file_path.name
-        for file_path in _session_files(path)
+        for file_path in session_files(path)
         if file_path.name not in METADATA_FILES
     )
     if not evidence:
@@ -84,39 +100,6 @@ def load_session(path: Path) -> Session:
     )
 
 
-def verify_manifest(path: Path) -> str:
-    """Check every file of a session against ``manifest.json``.
-
-    Returns the SHA-256 of the manifest itself. Refuses, naming the file, when
-    the manifest is missing or malformed, a listed file is missing or differs
-    in size or digest, or a file in the folder is not listed.
-    """
-    manifest_path = path / MANIFEST_FILE
-    entries = _read_manifest(manifest_path)
-    for name, (expected_sha256, expected_size) in sorted(entries.items()):
-        file_path = path / name
-        if not file_path.is_file():
-            raise SessionError(
-                f"{file_path}: listed in manifest.json but missing",
-                "restore the file from the original capture",
-            )
-        actual_sha256, actual_size = sha256_file(file_path)
-        if actual_size != expected_size or actual_sha256 != expected_sha256:
-            raise SessionError(
-                f"{file_path}: does not match manifest.json "
-                f"(expected {expected_size} bytes sha256 {expected_sha256[:12]}..., "
-                f"found {actual_size} bytes sha256 {actual_sha256[:12]}...)",
-                "the evidence changed after capture; audit the original copy",
-            )
-    for file_path in _session_files(path):
-        if file_path.name not in entries:
-            raise SessionError(
-                f"{file_path}: not listed in manifest.json",
-                "remove it, or re-seal with 'toyaudit session seal' if it belongs",
-            )
-    return hashlib.sha256(manifest_path.read_bytes()).hexdigest()
-
-
 def seal_session(path: Path) -> Path:
     """Write ``manifest.json`` for every file in a session folder, atomically.
 
@@ -128,7 +111,7 @@ def seal_session(path: Path) -> Path:
             f"{path / SESSION_FILE}: missing", "write session.yaml before sealing"
         )
     files: dict[str, dict[str, Any]] = {}
-    for file_path in _session_files(path):
+    for file_path in session_files(path):
         digest, size = sha256_file(file_path)
         files[file_path.name] = {"sha256": digest, "size": size}
     manifest = {"format": MANIFEST_FORMAT, "algorithm": "sha256", "files": files}
@@ -137,59 +120,6 @@ def seal_session(path: Path) -> Path:
     write_atomic(manifest_path, text.encode())
     logger.info("sealed %s (%d files)", manifest_path, len(files))
     return manifest_path
-
-
-def _session_files(path: Path) -> Iterator[Path]:
-    """Every regular file of the session except the manifest and hidden files."""
-    for file_path in sorted(path.iterdir()):
-        if file_path.name == MANIFEST_FILE or file_path.name.startswith("."):
-            continue
-        if file_path.is_dir():
-            raise SessionError(
-                f"{file_path}: sub-folders are not part of the session format",
-                "move it out of the session folder",
-            )
-        yield file_path
-
-
-def _read_manifest(manifest_path: Path) -> dict[str, tuple[str, int]]:
-    if not manifest_path.is_file():
-        raise SessionError(
-            f"{manifest_path}: missing",
-            "a session must be sealed; run 'toyaudit session seal FOLDER' "
-            "if you trust its files",
-        )
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SessionError(
-            f"{manifest_path}: not valid JSON ({error})",
-            "restore the manifest from the original capture",
-        ) from error
-    entries: dict[str, tuple[str, int]] = {}
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict):
-        raise SessionError(
-            f"{manifest_path}: has no 'files' object",
-            "restore the manifest from the original capture",
-        )
-    for name, entry in files.items():
-        valid_name = (
-            isinstance(name, str) and "/" not in name and name not in ("", ".", "..")
-        )
-        if (
-            not valid_name
-            or not isinstance(entry, dict)
-            or not isinstance(entry.get("sha256"), str)
-            or not isinstance(entry.get("size"), int)
-        ):
-            raise SessionError(
-                f"{manifest_path}: entry {name!r} needs a plain file name, "
-                "'sha256' (hex string) and 'size' (integer)",
-                "restore the manifest from the original capture",
-            )
-        entries[name] = (entry["sha256"].lower(), entry["size"])
-    return entries
 
 
 def _read_yaml_mapping(file_path: Path, required: bool = False) -> Mapping[str, Any]:

@@ -21,10 +21,19 @@ one GATT read per part. ``ble.jsonl`` is specified in docs/ble-jsonl.md.
 
 from __future__ import annotations
 
-from toyaudit.ingest.bluetooth.btsnoop import BTSNOOP_MAGIC, read_btsnoop
-from toyaudit.ingest.bluetooth.decoder import BluetoothDecoder
-from toyaudit.ingest.bluetooth.headers import BLUETOOTH_LINKTYPES
-from toyaudit.ingest.bluetooth.jsonl import looks_like_ble_jsonl, read_ble_jsonl
+import importlib
+from typing import TYPE_CHECKING
+
+from toyaudit.ingest.bluetooth.formats import (
+    BLUETOOTH_LINKTYPES,
+    BTSNOOP_MAGIC,
+    looks_like_ble_jsonl,
+)
+
+if TYPE_CHECKING:
+    from toyaudit.ingest.bluetooth.btsnoop import read_btsnoop
+    from toyaudit.ingest.bluetooth.decoder import BluetoothDecoder
+    from toyaudit.ingest.bluetooth.jsonl import read_ble_jsonl
 
 __all__ = [
     "BLUETOOTH_LINKTYPES",
@@ -34,3 +43,19 @@ __all__ = [
     "read_ble_jsonl",
     "read_btsnoop",
 ]
+
+_READERS = {
+    "BluetoothDecoder": "decoder",
+    "read_btsnoop": "btsnoop",
+    "read_ble_jsonl": "jsonl",
+}
+"""The readers, by the module that holds them."""
+
+
+def __getattr__(name: str) -> object:
+    """A reader, imported when first asked for: most captures hold no Bluetooth,
+    and the readers' modules take a noticeable part of toyaudit's start-up."""
+    module = _READERS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -25,13 +25,12 @@ from typing import BinaryIO
 
 from toyaudit.errors import IngestError
 from toyaudit.ingest.bluetooth.decoder import BluetoothDecoder
+from toyaudit.ingest.bluetooth.formats import BTSNOOP_MAGIC
 from toyaudit.ingest.bluetooth.headers import HciPacket, monitor_packet
 from toyaudit.ingest.pcapfile import PROGRESS_STEP, ProgressCallback
 from toyaudit.ingest.records import BluetoothObservation, Coverage
 
 logger = logging.getLogger(__name__)
-
-BTSNOOP_MAGIC = b"btsnoop\0"
 
 H1, H4, LINUX_MONITOR = 1001, 1002, 2001
 _DATALINKS = (H1, H4, LINUX_MONITOR)

@@ -13,27 +13,16 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from toyaudit.ingest.bluetooth.linklayer import RadioPacket
-
-H4 = 187
-"""BLUETOOTH_HCI_H4: an H4 packet-type byte, then the HCI packet."""
-H4_WITH_PHDR = 201
-"""BLUETOOTH_HCI_H4_WITH_PHDR: a 4-byte direction, then H4 (libpcap on Linux)."""
-LE_LL = 251
-"""BLUETOOTH_LE_LL: access address, PDU, CRC."""
-LINUX_MONITOR = 254
-"""BLUETOOTH_LINUX_MONITOR: adapter index and opcode, then the HCI packet."""
-LE_LL_WITH_PHDR = 256
-"""BLUETOOTH_LE_LL_WITH_PHDR: a 10-byte RF header, then LE_LL."""
-NORDIC_BLE = 272
-"""NORDIC_BLE: the nRF Sniffer's board id and UART headers, then LE_LL."""
-PPI = 192
-"""PPI: Per-Packet Information header; Ubertooth puts LE_LL inside as DLT 147."""
-
-BLUETOOTH_LINKTYPES = frozenset(
-    {H4, H4_WITH_PHDR, LE_LL, LINUX_MONITOR, LE_LL_WITH_PHDR, NORDIC_BLE, PPI}
+from toyaudit.ingest.bluetooth.formats import (
+    H4,
+    H4_WITH_PHDR,
+    LE_LL,
+    LE_LL_WITH_PHDR,
+    LINUX_MONITOR,
+    NORDIC_BLE,
+    PPI,
 )
-"""Link types the Bluetooth readers decode."""
+from toyaudit.ingest.bluetooth.linklayer import RadioPacket
 
 _PPI_BLE_LINKTYPES = frozenset({147, LE_LL})
 """Inner link types read as LE_LL: DLT 147 (USER0) is what Ubertooth writes."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any, BinaryIO, TypeVar
@@ -62,15 +61,6 @@ GattTable = dict[tuple[str, int], str]
 """(device, handle) -> characteristic UUID, from ``characteristic`` lines."""
 
 _NAMED_TYPES = {kind.value: kind for kind in BleAddressType}
-
-
-_START = re.compile(rb'(?:\xef\xbb\xbf)?\s*\{\s*"type"\s*:')
-"""How a ble.jsonl file starts: an object whose first key is ``type``."""
-
-
-def looks_like_ble_jsonl(name: str, head: bytes) -> bool:
-    """Whether a file is ble.jsonl: by its ``.jsonl`` name or its first bytes."""
-    return name.endswith(".jsonl") or _START.match(head) is not None
 
 
 class MalformedLineError(ValueError):
