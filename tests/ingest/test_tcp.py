@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from toyaudit.ingest.records import Endpoint, HttpRequest, TlsClientHello
+from toyaudit.ingest.tcp import ACK, FIN, SYN, Connection, Reassembler
 
 REQUEST = (
     b"POST /upload?child=1 HTTP/1.1\r\nHost: Api.Toy.Example:8080\r\n"
@@ -189,3 +190,41 @@ def test_reassembly_reset_delivers_waiting_request(
 
     (request,) = _requests(observations)
     assert request.path == "/a" and request.response is None
+
+
+def test_reassembler_keeps_only_a_marker_for_ended_connections() -> None:
+    reassembler = Reassembler("traffic.pcap")
+    client, server = (bytes([10, 0, 0, 9]), 40000), (bytes([10, 0, 0, 1]), 80)
+    request = b"GET /n HTTP/1.1\r\nHost: x\r\n\r\n"
+    frame = 0
+
+    def exchange(port: int) -> None:
+        nonlocal frame
+        source = (client[0], port)
+        steps = [
+            (source, server, 1000, SYN, b""),
+            (server, source, 5000, SYN | ACK, b""),
+            (source, server, 1001, ACK, request),
+            (server, source, 5001, ACK, RESPONSE),
+            (source, server, 1001 + len(request), FIN | ACK, b""),
+            (server, source, 5001 + len(RESPONSE), FIN | ACK, b""),
+        ]
+        for sender, receiver, sequence, flags, payload in steps:
+            frame += 1
+            reassembler.segment(sender, receiver, sequence, flags, payload, frame)
+
+    for port in range(40000, 40050):
+        exchange(port)
+    # A late copy of a request after the close is ignored; a new SYN on the
+    # same ports starts a new connection.
+    frame += 1
+    reassembler.segment((client[0], 40000), server, 1001, ACK, request, frame)
+    exchange(40000)
+
+    requests = _requests(reassembler.ready)
+    assert len(requests) == 51
+    assert all(request.response is not None for request in requests)
+    assert len(reassembler.connections) == 50
+    assert not any(
+        isinstance(kept, Connection) for kept in reassembler.connections.values()
+    )

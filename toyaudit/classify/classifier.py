@@ -39,7 +39,7 @@ from toyaudit.session import Session
 
 logger = logging.getLogger(__name__)
 
-_FIELD_CACHE = 50_000
+_FIELD_CACHE = 10_000
 """Field results remembered; past this the cache starts over (between
 observations only, so one observation's counting never sees it happen)."""
 _CACHED_VALUE_LENGTH = 512

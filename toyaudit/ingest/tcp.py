@@ -425,6 +425,19 @@ def _tls_undecided(stream_start: bytearray) -> bool:
     return len(stream_start) < 6 and bytes(stream_start[:1]) in (b"", b"\x16", b"\x17")
 
 
+class _Ended:
+    """What stands for a connection that ended, in :attr:`Reassembler.connections`."""
+
+    __slots__ = ()
+    closed = True
+
+    def close(self) -> None:
+        """It is closed already."""
+
+
+_ENDED = _Ended()
+
+
 class Reassembler:
     """Every TCP connection of one capture file.
 
@@ -447,7 +460,9 @@ class Reassembler:
         """How the streams it reads travelled: TLS for decrypted streams."""
         self.tls_consumer_factory = tls_consumer_factory
         """Makes the TLS record consumer of each TLS connection (decryption)."""
-        self.connections: OrderedDict[ConnectionKey, Connection] = OrderedDict()
+        self.connections: OrderedDict[ConnectionKey, Connection | _Ended]
+        self.connections = OrderedDict()
+        """Open connections, and markers of those that ended, least recent first."""
         self.ready: list[Observation] = []
         self.holes = 0
         self.lost_bytes = 0
@@ -492,8 +507,8 @@ class Reassembler:
             key, side = (source, source_port, destination, destination_port), 0
         else:
             key, side = (destination, destination_port, source, source_port), 1
-        connection = self.connections.get(key)
-        if connection is None or (connection.closed and flags & SYN):
+        entry = self.connections.get(key)
+        if entry is None or (entry.closed and flags & SYN):
             if not payload and not flags & SYN:
                 return
             connection = Connection(self, key, side, flags)
@@ -502,8 +517,15 @@ class Reassembler:
                 self.connections.popitem(last=False)[1].close()
         else:
             self.connections.move_to_end(key)
-        if not connection.closed:
-            connection.segment(side, sequence, flags, payload, frame, time)
+            if entry.closed or isinstance(entry, _Ended):
+                return
+            connection = entry
+        connection.segment(side, sequence, flags, payload, frame, time)
+        if connection.closed:
+            # Only the fact that it ended is needed from now on (late
+            # segments are ignored, a new SYN starts afresh): keeping the
+            # whole connection would grow memory with the capture.
+            self.connections[key] = _ENDED
 
     def note_hole(self, lost: int, next_frame: int) -> None:
         """Count bytes the capture lost inside a stream."""
