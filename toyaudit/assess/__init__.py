@@ -52,6 +52,7 @@ from toyaudit.ingest.records import (
     Observation,
     RawPayload,
     TlsClientHello,
+    Transport,
     WebSocketMessage,
     transport_of,
 )
@@ -122,6 +123,7 @@ class Assessor:
         if not matches:
             return
         mark = self._clock.mark(observation.evidence, order)
+        transport = transport_of(observation)
         seen: set[tuple[str, str, str, str, str]] = set()
         for match in matches:
             place = (
@@ -133,7 +135,12 @@ class Assessor:
             )
             if place not in seen:
                 seen.add(place)
-                self._add_match(match, order, mark)
+                sent = (
+                    transport
+                    if match.observation is observation
+                    else transport_of(match.observation)
+                )
+                self._add_match(match, sent, order, mark)
 
     def partial(self) -> AssessmentTally:
         """What this assessor gathered, for another assessor to :meth:`merge`."""
@@ -181,9 +188,13 @@ class Assessor:
             contact.transports.add(transport_of(observation))
 
     def _add_match(
-        self, match: Match, order: EvidenceOrder, mark: PhaseMark | None
+        self,
+        match: Match,
+        transport: Transport,
+        order: EvidenceOrder,
+        mark: PhaseMark | None,
     ) -> None:
-        transport = transport_of(match.observation)
+        """Fold one match, sent over ``transport``, into its finding."""
         key = (match.category.id, match.recipient.host, transport)
         finding = self._tally.findings.get(key)
         if finding is None:

@@ -14,14 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from toyaudit.capture.run import CaptureOutcome, CaptureRun
 from toyaudit.errors import ExitCode
+
+if TYPE_CHECKING:  # the capture machinery is imported only when a capture runs
+    from toyaudit.capture.run import CaptureOutcome, CaptureRun
 
 _console = Console(highlight=False)
 _stderr = Console(stderr=True, highlight=False)
