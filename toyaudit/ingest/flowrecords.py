@@ -7,9 +7,9 @@ type byte (``}`` for the dictionary a flow is saved as). mitmproxy's own
 to the current format (``compat.migrate_flow``) and builds the flow
 (``Flow.from_state``). :func:`flow_records` reads only the length prefixes,
 so a shard of a parallel audit seeks past the flows of other shards without
-parsing them, and :func:`load_flow` does what ``FlowReader`` does for the
-records a shard keeps, with the same mitmproxy functions, so the flows are
-the same.
+parsing them, and :func:`load_flow` reads the records a shard keeps with
+the same mitmproxy functions, except that a plain HTTP flow is read from its
+state without building mitmproxy's objects (:mod:`.flowstate`), for speed.
 
 The framing is checked for every record, kept or not, so every shard finds
 damage to it at the same place: :class:`FramingError`. A record whose
@@ -31,6 +31,7 @@ from typing import Any, BinaryIO
 
 from toyaudit.errors import IngestError
 from toyaudit.ingest.coverage import FirstNotes
+from toyaudit.ingest.flowstate import light_http_flow
 from toyaudit.ingest.shard import Shard
 
 logger = logging.getLogger(__name__)
@@ -142,9 +143,12 @@ def flow_records(
 
 
 def load_flow(record: bytes) -> Any:
-    """The mitmproxy flow one record holds, built as ``FlowReader`` builds it.
+    """The mitmproxy flow one record holds, read as ``FlowReader`` reads it.
 
-    Raises :class:`UnreadableFlowError` naming why when mitmproxy cannot.
+    A plain HTTP flow is read straight from its migrated state
+    (:func:`~toyaudit.ingest.flowstate.light_http_flow`), every other flow
+    built as ``FlowReader`` builds it. Raises :class:`UnreadableFlowError`
+    naming why when mitmproxy cannot read the record.
     """
     from mitmproxy import exceptions, flow
     from mitmproxy.io import compat, tnetstring
@@ -153,7 +157,11 @@ def load_flow(record: bytes) -> Any:
         state = tnetstring.loads(record)
         if not isinstance(state, dict):
             raise ValueError(f"a tnetstring {type(state).__name__}, not a flow")
-        return flow.Flow.from_state(compat.migrate_flow(state))
+        state = compat.migrate_flow(state)
+        light = light_http_flow(state)
+        if light is not None:
+            return light
+        return flow.Flow.from_state(state)
     except (
         exceptions.FlowReadException,
         ValueError,
