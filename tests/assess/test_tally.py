@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from toyaudit.assess import DETECTIONS_PER_FINDING, Assessment, Assessor, RunInfo
-from toyaudit.assess.tally import evidence_order
+from toyaudit.assess.records import Detection
+from toyaudit.assess.tally import (
+    DetectionOrder,
+    FindingTally,
+    detection_order,
+    evidence_order,
+)
 from toyaudit.classify import SeverityRules, default_rules_dir, load_rules
 from toyaudit.classify.records import Category, Match, Method, Party, Recipient, Tier
 from toyaudit.ingest.records import (
@@ -40,6 +46,15 @@ PHASES = (
 """Phases over the times of :func:`_traffic`: data in setup and after opt-out."""
 
 Added = tuple[HttpRequest | DnsQuery, list[Match]]
+DETECTION = Detection(
+    method=Method.PATTERN,
+    rule="rule-0",
+    location="query parameter 'p0'",
+    decoding=(),
+    value="Quill",
+    confidence=0.9,
+    evidence=Evidence("traffic.pcap", (1,)),
+)
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +223,48 @@ def test_evidence_order_follows_the_session_files_then_frames_then_time() -> Non
         "a",
         "entry 1",
     ]
+
+
+def test_finding_keeps_the_strongest_detections_of_all_it_was_given(
+    severity_rules: SeverityRules,
+) -> None:
+    added = _traffic()
+    ranks = {name: rank for rank, name in enumerate(FILES)}
+    strongest: dict[tuple[str, str, Evidence], DetectionOrder] = {}
+    for observation, matches in added:
+        order = evidence_order(observation.evidence, ranks)
+        for match in matches:
+            place = (match.rule, match.location, observation.evidence)
+            strength = detection_order(match, order)
+            strongest[place] = min(strength, strongest.get(place, strength))
+    expected = sorted(strongest, key=strongest.__getitem__)[:DETECTIONS_PER_FINDING]
+
+    (finding,) = _assess(severity_rules, added).findings
+
+    assert [
+        (detection.rule, detection.location, detection.evidence)
+        for detection in finding.detections
+    ] == expected
+
+
+def test_a_full_finding_is_beaten_only_by_heads_after_its_weakest() -> None:
+    finding = FindingTally(NAME, VENDOR, Transport.PLAINTEXT)
+    ranks = {"traffic.pcap": 0}
+    for number in range(DETECTIONS_PER_FINDING):
+        evidence = Evidence("traffic.pcap", (number + 1,))
+        match = _match(_request(evidence), 0)
+        strength = detection_order(match, evidence_order(evidence, ranks))
+        assert not finding.beaten(strength[:3])
+        finding.keep(
+            (match.rule, match.location, str(number), evidence), strength, DETECTION
+        )
+    method, confidence, weakest = max(order for order, _ in finding.kept.values())[:3]
+    later = evidence_order(
+        Evidence("traffic.pcap", (DETECTIONS_PER_FINDING + 1,)), ranks
+    )
+    earlier = evidence_order(Evidence("traffic.pcap", (0,)), ranks)
+
+    assert finding.beaten((method, confidence, later))
+    assert not finding.beaten((method, confidence, weakest))  # later fields decide
+    assert not finding.beaten((method, confidence, earlier))
+    assert not finding.beaten((method - 1, confidence, later))

@@ -35,6 +35,7 @@ from toyaudit.assess.records import (
 from toyaudit.assess.severity import PhaseClock, PhaseMark, rate
 from toyaudit.assess.tally import (
     DETECTIONS_PER_FINDING,
+    METHOD_STRENGTH,
     AssessmentTally,
     ContactTally,
     EvidenceOrder,
@@ -203,6 +204,8 @@ class Assessor:
         finding.occurrences += match.count
         if mark is not None:
             finding.weigh(mark)
+        if finding.beaten((METHOD_STRENGTH[match.method], -match.confidence, order)):
+            return  # the common case once a finding is full: nothing to build
         evidence = match.observation.evidence
         identity = (match.rule, match.location, match.value, evidence)
         strength = detection_order(match, order)

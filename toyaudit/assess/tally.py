@@ -111,6 +111,19 @@ class FindingTally:
     phase: PhaseMark | None = None
     """The weighing phase that raises the finding most (smallest key), if any."""
 
+    def beaten(self, head: tuple[int, float, EvidenceOrder]) -> bool:
+        """Whether no detection whose order starts with ``head`` would be kept.
+
+        ``head`` is the first three fields of a :func:`detection_order`
+        (method, confidence, evidence): when the finding is full and its
+        weakest detection's head comes strictly first, the detection would
+        be the weakest whatever its other fields, so the caller need not
+        build its identity and order for :meth:`wants`.
+        """
+        if len(self.kept) < DETECTIONS_PER_FINDING:
+            return False
+        return head > self._weakest()[1][:3]
+
     def wants(self, identity: Identity, order: DetectionOrder) -> bool:
         """Whether a detection would be kept: call before building it."""
         held = self.kept.get(identity)
