@@ -9,6 +9,7 @@ audited by ``toyaudit audit`` and the findings are checked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -22,6 +23,11 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.capture.auditrun import (
+    assert_reports_incomplete,
+    audit_session,
+    run_toyaudit,
+)
 from tests.lab import Lab
 from toyaudit.session.folder import load_session
 
@@ -32,16 +38,6 @@ PERSONA = Path(__file__).parents[2] / "captures" / "demo-plushbear" / "persona.y
 def lab() -> Iterator[Lab]:
     with Lab() as running:
         yield running
-
-
-def _toyaudit(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "toyaudit", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def _start_capture(lab: Lab, folder: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -76,6 +72,18 @@ def _wait_until_recording(
     raise AssertionError(f"capture never started recording:\n{log.read_text()}")
 
 
+def _wait_for_flows(folder: Path, count: int) -> None:
+    """Wait until the proxy says it has saved ``count`` flows in flows.mitm."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = folder / ".proxy-status.json"
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(status.read_text())["counts"]["flows"] >= count:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"mitmdump saved fewer than {count} flows")
+
+
 def _session_yaml(folder: Path) -> Any:
     return yaml.safe_load((folder / "session.yaml").read_text())
 
@@ -85,15 +93,6 @@ def _nat_rules() -> str:
         ["iptables", "-t", "nat", "-S"], capture_output=True, text=True, check=True
     )
     return listing.stdout
-
-
-def _audit(folder: Path, out: Path, codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
-    """Audit ``folder``; a capture cut short may end a TLS connection mid-record (6)."""
-    audit = _toyaudit("audit", str(folder), "--out", str(out))
-    assert audit.returncode in codes, audit.stderr
-    findings = json.loads((out / "findings.json").read_text())
-    assert isinstance(findings, dict)
-    return findings
 
 
 def _check_subjects(findings: dict[str, Any], check: str) -> set[str]:
@@ -106,11 +105,11 @@ def test_capture_of_simulated_toy_finds_interception_and_plaintext(
     folder = tmp_path / "bramble"
     capture = _start_capture(lab, folder, tmp_path / "capture.log")
     try:
-        assert _toyaudit("mark", str(folder), "setup").returncode == 0
+        assert run_toyaudit("mark", str(folder), "setup").returncode == 0
         summary = lab.run_toy(timeout=60)
-        assert _toyaudit("mark", str(folder), "setup done").returncode == 0
+        assert run_toyaudit("mark", str(folder), "setup done").returncode == 0
         time.sleep(1.0)
-        assert _toyaudit("mark", str(folder), "end").returncode == 0
+        assert run_toyaudit("mark", str(folder), "end").returncode == 0
         assert capture.wait(timeout=60) == 0, (tmp_path / "capture.log").read_text()
     finally:
         if capture.poll() is None:
@@ -130,7 +129,7 @@ def test_capture_of_simulated_toy_finds_interception_and_plaintext(
     )
     assert folder.stat().st_mode & 0o777 == 0o700
 
-    findings = _audit(folder, tmp_path / "report")
+    findings = audit_session(folder, tmp_path / "report")
     accepted = _check_subjects(findings, "tls-interception-accepted")
     assert summary.step("profile").host in accepted
     assert summary.step("telemetry").host in accepted
@@ -177,8 +176,9 @@ def test_capture_signal_keeps_everything_and_undoes_network(
     assert described["recorders"]["packets"]["packets"] > 0
     session = load_session(folder)
     assert any(f"capture is incomplete ({reason})" in n for n in session.notes)
-    findings = _audit(folder, tmp_path / "report", codes=(0, 6))
+    findings = audit_session(folder, tmp_path / "report", codes=(0, 6))
     assert findings["findings"], "the incomplete session must still be audited"
+    assert_reports_incomplete(findings, tmp_path / "report", reason)
 
 
 def test_capture_ends_incomplete_when_mitmdump_crashes(
@@ -187,6 +187,8 @@ def test_capture_ends_incomplete_when_mitmdump_crashes(
     folder = tmp_path / "bramble"
     capture = _start_capture(lab, folder, tmp_path / "capture.log")
     try:
+        summary = lab.run_toy(timeout=60)
+        _wait_for_flows(folder, 1)
         mitmdump = subprocess.run(
             ["pgrep", "-f", f"toyaudit_dir={folder}"], capture_output=True, text=True
         )
@@ -201,5 +203,18 @@ def test_capture_ends_incomplete_when_mitmdump_crashes(
     assert "toyaudit:" not in _nat_rules()
     described = _session_yaml(folder)["capture"]
     assert described["complete"] is False
-    assert described["incomplete_reason"].startswith("proxy recorder stopped: mitmdump")
+    reason = described["incomplete_reason"]
+    assert reason.startswith("proxy recorder stopped: mitmdump exited")
+    assert described["recorders"]["proxy"]["flows"] > 0
     load_session(folder)  # sealed: the manifest verifies
+
+    # the audit reads what mitmdump saved before it died, and says it died
+    findings = audit_session(folder, tmp_path / "report", codes=(0, 6))
+    assert_reports_incomplete(findings, tmp_path / "report", reason)
+    assert {"traffic.pcapng", "flows.mitm"} <= set(findings["coverage"]["files_read"])
+    assert findings["coverage"]["flows"] == described["recorders"]["proxy"]["flows"]
+    assert summary.step("profile").host in _check_subjects(
+        findings, "tls-interception-accepted"
+    )
+    categories = {finding["category"]["id"] for finding in findings["findings"]}
+    assert {"child-name", "child-birthdate"} <= categories

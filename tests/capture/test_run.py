@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.capture.fakerecorders import FileRecorder, UnstartableRecorder
+from tests.capture.auditrun import assert_reports_incomplete, audit_session
+from tests.capture.fakerecorders import (
+    PCAP_HEADER_SIZE,
+    FileRecorder,
+    UnstartableRecorder,
+    udp_pcap,
+)
 from toyaudit.capture.run import RESERVE_FILE, CaptureProgress, CaptureRun
 from toyaudit.capture.sessionfile import (
     LOCK_FILE,
@@ -231,7 +237,11 @@ def test_run_crash_leaves_session_marked_in_progress(tmp_path: Path) -> None:
 
 
 def test_run_full_disk_still_writes_session_and_manifest(tmp_path: Path) -> None:
-    """On a full disk the reserve leaves room for session.yaml and the manifest."""
+    """On a full disk the reserve leaves room for session.yaml and the manifest.
+
+    The session is then audited as a user would: every whole packet written
+    before the disk filled is read, and the reports say why the capture ended.
+    """
     mount = tmp_path / "small"
     mount.mkdir()
     subprocess.run(
@@ -239,7 +249,10 @@ def test_run_full_disk_still_writes_session_and_manifest(tmp_path: Path) -> None
     )
     try:
         folder = mount / "session"
-        recorder = FileRecorder(folder, name="packets", line_size=4096)
+        header, record = udp_pcap(4096)
+        recorder = FileRecorder(
+            folder, "packets", "traffic.pcap", header=header, record=record
+        )
         outcome = CaptureRun(
             folder, DESCRIPTION, [recorder], duration=30, tick=0.02
         ).run()
@@ -247,8 +260,16 @@ def test_run_full_disk_still_writes_session_and_manifest(tmp_path: Path) -> None
         assert not outcome.complete
         assert "No space left on device" in str(outcome.reason)
         manifest = json.loads((folder / "manifest.json").read_text())
-        assert manifest["files"]["lines.txt"]["size"] > 512 * 1024
+        size = manifest["files"]["traffic.pcap"]["size"]
+        assert size > 512 * 1024
         verify_manifest(folder)
         assert _capture(folder)["complete"] is False
+
+        # a write cut short by the full disk may leave half a packet (exit 6)
+        findings = audit_session(folder, tmp_path / "report", codes=(0, 6))
+        assert_reports_incomplete(findings, tmp_path / "report", str(outcome.reason))
+        assert findings["coverage"]["files_read"] == ["traffic.pcap"]
+        whole_packets = (size - PCAP_HEADER_SIZE) // len(record)
+        assert findings["coverage"]["packets"] == whole_packets
     finally:
         subprocess.run(["umount", str(mount)], check=True)
