@@ -4,7 +4,8 @@ The addon is loaded from its file, as mitmdump loads it, so this file needs
 nothing of toyaudit but that file: ``make test`` also runs it under
 mitmproxy 12 in ``.venv-mitm12``. Hooks get mitmproxy's own test flows
 (``mitmproxy.test.tflow``) and TLS hook data built around a real ClientHello
-that Python's ``ssl`` module writes into a memory BIO.
+that Python's ``ssl`` module writes into a memory BIO. The full disk is a
+64 KiB tmpfs, mounted by the test (which runs as root, as the suite does).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import os
 import ssl
 import stat
+import subprocess
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -429,3 +431,70 @@ def test_addon_writes_endpoints_in_the_session_format(
     ]
     assert lines[1]["server"] == "[2001:db8::10]:443"
     assert stat.S_IMODE((tmp_path / "tls-verdicts.jsonl").stat().st_mode) == 0o600
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs (the suite runs as root), unmounted afterwards."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
+        check=True,
+    )
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def _fill(disk: Path, leave: int) -> None:
+    """Fill ``disk`` with a file outside the session, leaving ``leave`` bytes."""
+    space = os.statvfs(disk)
+    with (disk / "filler").open("wb") as filler:
+        filler.write(bytes(space.f_bavail * space.f_frsize - leave))
+
+
+def _large_flow() -> Any:
+    """An HTTP flow whose saved form takes about 12 KB."""
+    flow: Any = tflow.tflow(resp=True)
+    flow.response.content = os.urandom(12_000)
+    return flow
+
+
+@pytest.mark.parametrize("leave", [0, 8192], ids=["disk-full", "flow-cut-short"])
+def test_addon_full_disk_keeps_whole_flows_and_stops_mitmproxy(
+    tctx: Any, tiny_disk: Path, caplog: pytest.LogCaptureFixture, leave: int
+) -> None:
+    session = tiny_disk / "session"
+    session.mkdir()
+    capture = mitm_addon.ToyauditCapture()
+    tctx.master.addons.add(capture)
+    tctx.configure(capture, toyaudit_dir=str(session))
+    capture.running()
+    saved = [_large_flow(), _large_flow()]
+    for flow in saved:
+        capture.response(flow)
+    _fill(tiny_disk, leave)
+
+    capture.response(_large_flow())  # no room for all of it, or for any of it
+    pending = Toy(tctx, 50090)
+    pending.hello(capture)
+    capture.done()
+
+    failure = capture.failure or ""
+    assert failure.startswith("cannot write flows.mitm: ")
+    assert "No space left on device" in failure
+    assert "stopping" in caplog.text
+    tctx.master.event_loop.run_until_complete(asyncio.sleep(0))  # shutdown's turn
+    assert tctx.master.should_exit.is_set()
+    # the flows saved before the disk filled are whole, and nothing came after
+    assert [flow.id for flow in _flows(session)] == [flow.id for flow in saved]
+    assert not (session / "tls-verdicts.jsonl").exists()
+    status = _status(session)
+    assert status["failure"] == failure
+    assert status["counts"]["flows"] == 2 and status["state"] == "stopped"
+    assert {path.name for path in session.iterdir()} == {
+        "flows.mitm",
+        ".proxy-status.json",
+    }

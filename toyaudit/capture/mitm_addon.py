@@ -17,6 +17,11 @@ the two. Set ``toyaudit_dir`` to the session folder; the addon then writes:
 * ``.proxy-status.json``: hidden, replaced atomically on every change, for
   the recorder (docs/capture-proxy.md): state, listen addresses, counts.
 
+Each flow and verdict line is appended whole or not at all: a write that
+fails (a full disk) is cut back off, so both files end after their last whole
+record. The addon then writes nothing more, says why in the status file and
+stops mitmproxy, and the recorder ends the capture incomplete.
+
 After a client rejected the certificate for a server name, its later
 connections to that name pass through untouched (counted as ``passthrough``)
 so the toy keeps working and its traffic stays visible as metadata.
@@ -27,10 +32,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import ipaddress
 import json
 import logging
 import os
+from io import BytesIO
 from pathlib import Path
 from typing import IO, Any
 
@@ -89,17 +96,60 @@ def _now() -> str:
 
 
 def _private_file(path: Path, append: bool = True) -> IO[bytes]:
-    """Open ``path`` to append (else to overwrite), created private (0600)."""
+    """Open ``path`` unbuffered to append (else to overwrite), created private.
+
+    Unbuffered, so that no bytes of a failed write wait in a buffer to be
+    written later, after the file was cut back (see :func:`_append_whole`).
+    """
     mode = os.O_APPEND if append else os.O_TRUNC
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | mode, 0o600)
-    return os.fdopen(descriptor, "ab" if append else "wb")
+    return os.fdopen(descriptor, "ab" if append else "wb", buffering=0)
+
+
+def _write_all(stream: IO[bytes], content: bytes) -> None:
+    """Write every byte: an unbuffered write may take only part of them."""
+    pending = memoryview(content)
+    while pending:
+        written = os.write(stream.fileno(), pending)
+        if written == 0:  # no progress and no error: give up as a full disk would
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        pending = pending[written:]
+
+
+def _append_whole(stream: IO[bytes], content: bytes) -> None:
+    """Append ``content`` whole, or cut the file back to where it ended and raise.
+
+    A disk that fills up mid-write would leave part of a flow or of a
+    verdict line, which no reader can parse, after everything saved before.
+    """
+    start = os.fstat(stream.fileno()).st_size
+    try:
+        _write_all(stream, content)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(stream.fileno(), start)
+        raise
 
 
 def _replace(path: Path, content: bytes) -> None:
-    """Write a whole file atomically: a hidden staging file, then a rename."""
+    """Write a whole file atomically: a hidden staging file, then a rename.
+
+    A full disk has no room for the staging copy; an existing file is then
+    rewritten in place, in the blocks it frees, since its reader (the
+    recorder) takes a half-written status for no news.
+    """
     staging = path.with_name(f".{path.name}.{os.getpid()}.part")
-    with _private_file(staging, append=False) as stream:
-        stream.write(content)
+    try:
+        with _private_file(staging, append=False) as stream:
+            _write_all(stream, content)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            staging.unlink()
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.exists():
+            raise
+        with _private_file(path, append=False) as stream:
+            _write_all(stream, content)
+        return
     os.replace(staging, path)
 
 
@@ -315,8 +365,8 @@ class ToyauditCapture:
             "verdict": verdict,
             "detail": detail,
         }
-        self._append(VERDICTS_FILE, (json.dumps(line) + "\n").encode())
-        self.counts[verdict] += 1
+        if self._append(VERDICTS_FILE, (json.dumps(line) + "\n").encode()):
+            self.counts[verdict] += 1
         logger.debug("toyaudit: TLS %s %s (%s)", verdict, handshake.sni, detail)
         self._write_status()
 
@@ -368,22 +418,16 @@ class ToyauditCapture:
         self._live[flow.id] = flow
 
     def _save(self, flow: Any) -> None:
-        """Write a flow once and flush, so the file is whole up to here."""
+        """Write a flow once, whole, so the file is whole up to here."""
         self._live.pop(flow.id, None)
         if flow.id in self._written:
             return
         self._written.add(flow.id)
-        stream = self._open(FLOWS_FILE)
-        if stream is None:
-            return
-        try:
-            flow_writer(stream).add(flow)
-            stream.flush()
-        except OSError as error:
-            self._fail(f"cannot write {FLOWS_FILE}: {error}")
-            return
-        self.counts["flows"] += 1
-        self._write_status()
+        serialized = BytesIO()
+        flow_writer(serialized).add(flow)
+        if self._append(FLOWS_FILE, serialized.getvalue()):
+            self.counts["flows"] += 1
+            self._write_status()
 
     # mitmproxy calls hooks by name: flows are tracked when they start and
     # saved when they end (HTTP at response or error, WebSocket at its end).
@@ -394,6 +438,9 @@ class ToyauditCapture:
     # -- files ------------------------------------------------------------
 
     def _open(self, name: str) -> IO[bytes] | None:
+        """The open file ``name``; None once saving failed, so files end there."""
+        if self.failure is not None:
+            return None
         if name not in self._files and self.folder is not None:
             try:
                 self._files[name] = _private_file(self.folder / name)
@@ -401,15 +448,17 @@ class ToyauditCapture:
                 self._fail(f"cannot create {name}: {error}")
         return self._files.get(name)
 
-    def _append(self, name: str, content: bytes) -> None:
+    def _append(self, name: str, content: bytes) -> bool:
+        """Append one record to ``name``, flushed; False if it was not saved."""
         stream = self._open(name)
         if stream is None:
-            return
+            return False
         try:
-            stream.write(content)
-            stream.flush()
+            _append_whole(stream, content)
         except OSError as error:
             self._fail(f"cannot write {name}: {error}")
+            return False
+        return True
 
     def _fail(self, failure: str) -> None:
         """Evidence can no longer be saved: say so and stop the proxy."""
@@ -422,7 +471,6 @@ class ToyauditCapture:
     def _close(self) -> None:
         for stream in self._files.values():
             with contextlib.suppress(OSError), stream:
-                stream.flush()
                 os.fsync(stream.fileno())
         self._files.clear()
 
