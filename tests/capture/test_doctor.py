@@ -1,10 +1,12 @@
 """The doctor's probes, each made to fail for real and, where it can, to pass.
 
-Failures come from the real thing missing: an interface that does not
-exist or is down, a library or executable that is not there, a UDP port we
-hold, a process whose CAP_NET_RAW was dropped with setpriv, a private
-dbus-daemon without BlueZ. The BlueZ cases run the fake BlueZ the bleak
-tests use (tests/capture/fakebluez.py) on that private bus.
+Failures come from the real thing missing: a library or executable that is
+not there, a UDP port we hold, a process whose CAP_NET_RAW was dropped with
+setpriv, a private dbus-daemon without BlueZ. The BlueZ cases run the fake
+BlueZ the bleak tests use (tests/capture/fakebluez.py) on that private bus.
+The interface and forwarding probes are tested in test_doctornet.py, the
+CoreBluetooth probe in test_doctorcorebluetooth.py; here the whole doctor
+also runs as on a Mac, on recorded output (tests/capture/macoshost.py).
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ import pytest
 
 from tests.capture.blebus import private_bus
 from tests.capture.fakebluez import FakeBlueZ
-from tests.capture.netns import (
-    VethNamespace,
-    create_veth_namespace,
-    delete_veth_namespace,
-    require_root_tools,
+from tests.capture.macoshost import (
+    Importer,
+    RecordedCommands,
+    StandInCoreBluetooth,
+    ifconfig,
+    sysctl,
 )
+from tests.capture.netns import require_root_tools
 from toyaudit.capture.doctor import (
     Check,
     DoctorReport,
@@ -38,8 +42,6 @@ from toyaudit.capture.doctor import (
     check_bluez,
     check_ca,
     check_capture_privilege,
-    check_forwarding,
-    check_interface,
     check_iptables,
     check_libpcap,
     check_mitmdump,
@@ -110,31 +112,6 @@ def test_capture_privilege_fails_in_a_process_without_cap_net_raw() -> None:
     assert check["ok"] is False and "sudo" in check["fix"]
 
 
-@pytest.fixture
-def lab() -> Iterator[VethNamespace]:
-    """A veth pair whose host end the test can take down."""
-    require_root_tools()
-    lab = create_veth_namespace("tdr")
-    try:
-        yield lab
-    finally:
-        delete_veth_namespace(lab)
-
-
-def test_interface_missing_down_and_up(lab: VethNamespace) -> None:
-    sys_class_net = Path("/sys/class/net")
-    missing = check_interface("toyaudit-none0", sys_class_net)
-    assert (missing.ok, missing.detail) == (False, "does not exist")
-    assert "ip link" in missing.fix_linux
-    assert check_interface(lab.host_interface, sys_class_net).ok
-
-    lab.run_outer("ip", "link", "set", lab.host_interface, "down")
-
-    down = check_interface(lab.host_interface, sys_class_net)
-    assert (down.ok, down.detail) == (False, "is down")
-    assert down.fix_linux == f"ip link set {lab.host_interface} up"
-
-
 def test_libpcap_found_or_named_for_install() -> None:
     assert check_libpcap("pcap").ok
 
@@ -193,16 +170,6 @@ def test_iptables_usable_missing_or_not_on_linux() -> None:
     assert not missing.ok and "apt-get install iptables" in missing.fix_linux
     mac = check_iptables("iptables", "darwin")
     assert not mac.ok and "WireGuard" in mac.fix("darwin")
-
-
-def test_forwarding_is_reported_not_required(tmp_path: Path) -> None:
-    (tmp_path / "net/ipv4").mkdir(parents=True)
-    (tmp_path / "net/ipv4/ip_forward").write_text("0\n")
-
-    check = check_forwarding(tmp_path)
-
-    assert (check.ok, check.required_for) == (True, ())
-    assert check.detail.startswith("off; transparent mode turns it on")
 
 
 def test_system_bus_missing_socket_fails(tmp_path: Path) -> None:
@@ -285,6 +252,58 @@ def test_run_doctor_reports_every_failure_and_never_raises(
     } <= failed
     assert not report.passed([Feature.PROXY])
     assert by_name(report, "D-Bus system bus").ok
+
+
+def test_run_doctor_on_macos_checks_ifconfig_sysctl_and_corebluetooth(
+    tmp_path: Path,
+) -> None:
+    commands = RecordedCommands(
+        {
+            ("ifconfig", "bridge100"): ifconfig("bridge100-down"),
+            ("sysctl", "-n", "net.inet.ip.forwarding"): sysctl("0"),
+        }
+    )
+    settings = DoctorSettings(
+        interface="bridge100",
+        sys_class_net=tmp_path,  # nothing there: macOS has no /sys
+        proc_sys=tmp_path,
+        confdir=tmp_path,
+        platform="darwin",
+        run=commands,
+        interfaces=("lo0", "en0", "ap1", "bridge100"),
+        import_module=Importer(StandInCoreBluetooth(2)),
+    )
+
+    report = run_doctor(settings)
+
+    interface = by_name(report, "interface bridge100")
+    assert (interface.ok, interface.fix("darwin")) == (
+        False,
+        "sudo ifconfig bridge100 up",
+    )
+    forwarding = by_name(report, "IP forwarding")
+    assert (forwarding.ok, forwarding.warning) == (True, True)
+    assert "net.inet.ip.forwarding=1" in forwarding.fix("darwin")
+    bluetooth = by_name(report, "CoreBluetooth")
+    assert (bluetooth.ok, bluetooth.required_for) == (False, (Feature.BLE,))
+    assert "Privacy & Security > Bluetooth" in bluetooth.fix("darwin")
+    names = {check.name for check in report.checks}
+    assert not names & {"D-Bus system bus", "BlueZ", "Bluetooth adapter"}
+    assert sorted(commands.ran) == sorted(commands.outputs)
+
+
+def test_run_doctor_bluetooth_elsewhere_is_not_supported(tmp_path: Path) -> None:
+    settings = DoctorSettings(
+        confdir=tmp_path, platform="win32", run=RecordedCommands({})
+    )
+
+    report = run_doctor(settings)
+
+    bluetooth = by_name(report, "Bluetooth")
+    assert (bluetooth.ok, bluetooth.detail) == (
+        False,
+        "Bluetooth capture is not supported on win32",
+    )
 
 
 def test_run_doctor_passes_what_this_machine_can_do(tmp_path: Path) -> None:

@@ -2,18 +2,21 @@
 
 Each probe looks at one thing a capture needs (a privilege, the hotspot
 interface, libpcap, mitmdump, the proxy's CA, a free WireGuard port,
-iptables, the D-Bus system bus, BlueZ and a powered Bluetooth adapter) and
+iptables, IP forwarding, and Bluetooth: on Linux the D-Bus system bus, BlueZ
+and a powered adapter, on macOS CoreBluetooth and the app's permission) and
 returns a :class:`~.doctorrecords.Check`: what it found, which capture
 features need it, and how to fix it on Linux and on macOS. Every probe takes
-its inputs (paths, executables, bus address) as arguments, so tests provoke
-the real failures. A probe that breaks is itself reported as a failed check:
-:func:`run_doctor` never raises.
+its inputs (paths, executables, bus address, the platform, a command runner)
+as arguments, so tests provoke the real failures and feed the macOS branches
+with recorded output on Linux. A probe that breaks is itself reported as a
+failed check: :func:`run_doctor` never raises.
 
 This module holds the settings, :func:`run_doctor` and the probes of the
-machine itself (privileges, interface, libpcap, mitmdump, CA, WireGuard port,
-iptables, forwarding). The D-Bus and BlueZ probes are in :mod:`.doctorbus`,
-the records (features, checks, the report) in :mod:`.doctorrecords`; both
-are importable from here as before.
+machine itself (privileges, libpcap, mitmdump, CA, WireGuard port,
+iptables). The interface and forwarding probes are in :mod:`.doctornet`,
+the D-Bus and BlueZ probes in :mod:`.doctorbus`, the CoreBluetooth probe in
+:mod:`.doctorcorebluetooth` and the records (features, checks, the report)
+in :mod:`.doctorrecords`; all are importable from here.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import importlib
 import logging
 import os
 import re
@@ -39,6 +43,14 @@ from toyaudit.capture.doctorbus import (
     check_bluez,
     check_system_bus,
     system_bus_address,
+)
+from toyaudit.capture.doctorcorebluetooth import check_corebluetooth
+from toyaudit.capture.doctornet import (
+    CommandOutput,
+    CommandRunner,
+    check_forwarding,
+    check_interface,
+    run_command,
 )
 from toyaudit.capture.doctorrecords import Check, DoctorReport, Feature
 
@@ -73,6 +85,13 @@ class DoctorSettings:
     """D-Bus address; ``None``: $DBUS_SYSTEM_BUS_ADDRESS or the standard socket."""
     bus_timeout: float = 2.0
     platform: str = sys.platform
+    """``sys.platform`` of the machine checked: ``linux``, ``darwin``..."""
+    run: CommandRunner = run_command
+    """Runs the commands of the macOS probes (``ifconfig``, ``sysctl``)."""
+    interfaces: tuple[str, ...] | None = None
+    """The machine's interface names; ``None``: ask ``if_nameindex(3)``."""
+    import_module: Callable[[str], object] = importlib.import_module
+    """Imports CoreBluetooth for the macOS Bluetooth probe."""
 
 
 def run_doctor(settings: DoctorSettings | None = None) -> DoctorReport:
@@ -89,7 +108,7 @@ def run_doctor(settings: DoctorSettings | None = None) -> DoctorReport:
         *_guarded((Feature.PROXY,), check_ca, given.confdir),
         *_guarded((Feature.WIREGUARD,), check_wireguard_port, given.wireguard_port),
         *_guarded(transparent, check_iptables, given.iptables, platform),
-        *_guarded((), check_forwarding, given.proc_sys),
+        *_guarded((), check_forwarding, given.proc_sys, platform, given.run),
         *_guarded((Feature.BLE,), _bluetooth_checks, given),
     ]
     return DoctorReport(tuple(checks))
@@ -112,15 +131,25 @@ def _guarded(
 def _interface_checks(settings: DoctorSettings) -> list[Check]:
     if settings.interface is None:
         return []
-    return [check_interface(settings.interface, settings.sys_class_net)]
+    check = check_interface(
+        settings.interface,
+        settings.sys_class_net,
+        settings.platform,
+        settings.run,
+        settings.interfaces,
+    )
+    return [check]
 
 
 def _bluetooth_checks(settings: DoctorSettings) -> list[Check]:
-    if settings.platform != "linux":
-        # TODO: check CoreBluetooth's permission for the terminal on macOS;
-        # until then a denied permission only shows when the scan starts.
-        return []
-    return check_bluetooth(settings.system_bus, settings.bus_timeout)
+    """BlueZ over D-Bus on Linux, CoreBluetooth on macOS, as bleak uses them."""
+    if settings.platform == "linux":
+        return check_bluetooth(settings.system_bus, settings.bus_timeout)
+    if settings.platform == "darwin":
+        return [check_corebluetooth(settings.import_module)]
+    detail = f"Bluetooth capture is not supported on {settings.platform}"
+    fix = "capture on Linux or macOS"
+    return [Check("Bluetooth", False, (Feature.BLE,), detail, fix, fix)]
 
 
 def _capabilities(status_path: Path) -> int:
@@ -158,24 +187,6 @@ def check_admin_privilege(status_path: Path, platform: str = sys.platform) -> Ch
         return Check(name, True, needs, "CAP_NET_ADMIN in the effective set")
     fix = f"{_SUDO}: transparent mode changes iptables and sysctls"
     return Check(name, False, needs, "CAP_NET_ADMIN missing", fix, _SUDO)
-
-
-def check_interface(interface: str, sys_class_net: Path) -> Check:
-    """Does the interface exist and is it up (Linux: from /sys/class/net)?"""
-    name, needs = f"interface {interface}", (Feature.PACKETS,)
-    fix = "list interfaces with 'ip link'; start the hotspot first"
-    fix_macos = "list interfaces with 'ifconfig'; Internet Sharing makes bridge100"
-    folder = sys_class_net / interface
-    if not folder.is_dir():
-        return Check(name, False, needs, "does not exist", fix, fix_macos)
-    flags = int((folder / "flags").read_text(encoding="ascii"), 16)
-    if not flags & 0x1:  # IFF_UP, linux/if.h
-        return Check(name, False, needs, "is down", f"ip link set {interface} up")
-    state = (folder / "operstate").read_text(encoding="ascii").strip()
-    if state in ("down", "lowerlayerdown", "dormant"):
-        detail = f"up, but no link ({state}): nothing connected yet?"
-        return Check(name, True, needs, detail, fix, fix_macos, warning=True)
-    return Check(name, True, needs, f"up ({state})")
 
 
 def check_libpcap(library: str = "pcap") -> Check:
@@ -292,15 +303,6 @@ def check_iptables(executable: str = "iptables", platform: str = sys.platform) -
     return Check(name, True, needs, f"{path} can change the nat table")
 
 
-def check_forwarding(proc_sys: Path = Path("/proc/sys")) -> Check:
-    """Report IPv4 forwarding; transparent mode switches it on by itself."""
-    state = (proc_sys / "net/ipv4/ip_forward").read_text(encoding="ascii").strip()
-    if state == "1":
-        return Check("IP forwarding", True, (), "on")
-    detail = "off; transparent mode turns it on during a capture, then restores it"
-    return Check("IP forwarding", True, (), detail)
-
-
 __all__ = [
     "CAP_NET_ADMIN",
     "CAP_NET_RAW",
@@ -310,6 +312,8 @@ __all__ = [
     "MITMPROXY_MINIMUM",
     "WIREGUARD_PORT",
     "Check",
+    "CommandOutput",
+    "CommandRunner",
     "DoctorReport",
     "DoctorSettings",
     "Feature",
@@ -318,6 +322,7 @@ __all__ = [
     "check_bluez",
     "check_ca",
     "check_capture_privilege",
+    "check_corebluetooth",
     "check_forwarding",
     "check_interface",
     "check_iptables",
@@ -326,6 +331,7 @@ __all__ = [
     "check_system_bus",
     "check_wireguard_port",
     "find_mitmdump",
+    "run_command",
     "run_doctor",
     "system_bus_address",
 ]
