@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 from toyaudit.classify import Classifier, RuleSet, default_rules_dir, load_rules
 from toyaudit.classify.decoders import Field
 from toyaudit.classify.detectors import ContextRule, Detector, KeyMatcher, key_shape
+from toyaudit.classify.linear import LinearPattern
 from toyaudit.errors import RulesError
 from toyaudit.ingest.records import HttpRequest
 
@@ -34,7 +34,7 @@ def _keyed(**overrides: object) -> Detector:
         category_id="child-name",
         source="test_detectors.py:1",
         parts=("query", "body"),
-        keys=KeyMatcher((re.compile("pet_name$"),), ()),
+        keys=KeyMatcher((LinearPattern("pet_name$"),), ()),
         value=None,
         content=None,
         min_length=2,
@@ -62,8 +62,8 @@ def test_detector_channels_do_not_widen_parts() -> None:
 def test_detector_key_context_raises_and_lowers_confidence() -> None:
     detector = _keyed(
         context=(
-            ContextRule(True, re.compile(r"(^|[._])profile[._]"), 0.3),
-            ContextRule(True, re.compile(r"(^|[._])shop[._]"), -0.2),
+            ContextRule(True, LinearPattern(r"(^|[._])profile[._]"), 0.3),
+            ContextRule(True, LinearPattern(r"(^|[._])shop[._]"), -0.2),
         )
     )
     [raised] = detector.hits(_field("profile.pet_name"), frozenset())
@@ -75,25 +75,25 @@ def test_detector_key_context_raises_and_lowers_confidence() -> None:
 
 
 def test_detector_key_context_sees_the_name_lower_cased_without_indices() -> None:
-    detector = _keyed(context=(ContextRule(True, re.compile(r"^pets\[\]\."), 0.2),))
+    detector = _keyed(context=(ContextRule(True, LinearPattern(r"^pets\[\]\."), 0.2),))
     [hit] = detector.hits(_field("Pets[3].pet_name"), frozenset())
     assert hit.confidence == 0.7
 
 
 def test_detector_value_context_sees_the_whole_value() -> None:
-    detector = _keyed(context=(ContextRule(False, re.compile("^test "), -0.4),))
+    detector = _keyed(context=(ContextRule(False, LinearPattern("^test "), -0.4),))
     [hit] = detector.hits(_field("pet_name", "test Rex"), frozenset())
     assert hit.confidence == 0.1
 
 
 def test_detector_context_lowering_to_zero_drops_the_hit() -> None:
-    detector = _keyed(context=(ContextRule(True, re.compile("demo"), -1.0),))
+    detector = _keyed(context=(ContextRule(True, LinearPattern("demo"), -1.0),))
     assert detector.hits(_field("demo.pet_name"), frozenset()) == []
     assert detector.hits(_field("kid.pet_name"), frozenset()) != []
 
 
 def test_detector_context_never_raises_above_one() -> None:
-    detector = _keyed(context=(ContextRule(True, re.compile("kid"), 0.9),))
+    detector = _keyed(context=(ContextRule(True, LinearPattern("kid"), 0.9),))
     [hit] = detector.hits(_field("kid.pet_name"), frozenset())
     assert hit.confidence == 1.0
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from toyaudit.classify.detectors import ContentMatcher, Detector, MagicSignature
 from toyaudit.classify.fields import Blob, Field
 from toyaudit.classify.fieldsearch import FieldResult, FieldSearch, Found, strongest
+from toyaudit.classify.linear import LinearPattern
 from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.records import Method
 from toyaudit.classify.rules import RuleSet
@@ -240,7 +241,7 @@ def _content_detector(name: str, types: str, magic: bytes = b"") -> Detector:
     if magic:
         full = b"\xff" * len(magic)
         signatures = (MagicSignature(f"{name} magic", ((0, magic, full),)),)
-    matcher = ContentMatcher((re.compile(types),), signatures)
+    matcher = ContentMatcher((LinearPattern(types),), signatures)
     return Detector(name, name, "test", ("body",), None, None, matcher, 1, 0.9)
 
 

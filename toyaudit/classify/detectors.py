@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from toyaudit.classify.decoders import Field
+from toyaudit.classify.linear import LinearPattern
 from toyaudit.classify.records import Method
 from toyaudit.classify.validators import Validator
 
@@ -45,6 +46,9 @@ EFFECTS = {"raise": 1.0, "lower": -1.0}
 MAGIC_WINDOW = 4096
 """Bytes from the start a signature's ``contains`` strings are looked for in
 unless it says otherwise: a media container describes its streams first."""
+
+MAX_VALUES = 64
+"""Distinct values one detector reports from one field; the rest are not read."""
 
 _LIST_INDEX = re.compile(r"\[[0-9]+\]")
 _SHOWN_CHARACTERS = 40
@@ -66,8 +70,8 @@ class Hit:
 class KeyMatcher:
     """Regexes on a field's name: any ``include`` must match, no ``exclude``."""
 
-    include: tuple[re.Pattern[str], ...]
-    exclude: tuple[re.Pattern[str], ...]
+    include: tuple[LinearPattern, ...]
+    exclude: tuple[LinearPattern, ...]
 
     def matches(self, key: str | None) -> bool:
         """Whether a field name (a dotted JSON path, a header name...) qualifies."""
@@ -83,19 +87,25 @@ class KeyMatcher:
 class ValueMatcher:
     """Regexes a value must contain, exclusions it must avoid, and a validator."""
 
-    patterns: tuple[re.Pattern[str], ...]
-    exclude: tuple[re.Pattern[str], ...]
+    patterns: tuple[LinearPattern, ...]
+    exclude: tuple[LinearPattern, ...]
     validator: Validator | None
 
-    def find(self, text: str) -> list[str]:
-        """Every distinct substring of ``text`` that matches and validates."""
-        found: list[str] = []
+    def find(self, text: str, most: int = MAX_VALUES) -> list[str]:
+        """Distinct substrings of ``text`` that match and validate, in order.
+
+        At most ``most`` of them: a field that holds thousands of e-mail
+        addresses is flagged by its first ones, at a cost that stays linear.
+        """
+        found: dict[str, None] = {}
         for pattern in self.patterns:
             for candidate in pattern.finditer(text):
                 value = candidate.group(0)
                 if value and value not in found and self._genuine(value):
-                    found.append(value)
-        return found
+                    found[value] = None
+                    if len(found) >= most:
+                        return list(found)
+        return list(found)
 
     def _genuine(self, value: str) -> bool:
         if any(pattern.search(value) for pattern in self.exclude):
@@ -158,7 +168,7 @@ def _masked_equal(window: bytes, expected: bytes, mask: bytes) -> bool:
 class ContentMatcher:
     """Content types (regexes) and magic signatures that identify a body."""
 
-    types: tuple[re.Pattern[str], ...]
+    types: tuple[LinearPattern, ...]
     magic: tuple[MagicSignature, ...]
 
     def identify(self, content_type: str, body: bytes) -> str | None:
@@ -189,7 +199,7 @@ class ContextRule:
 
     on_key: bool
     """True for a regex on the field's name, False for one on its value."""
-    pattern: re.Pattern[str]
+    pattern: LinearPattern
     change: float
     """Added to the confidence when the regex matches: positive raises."""
 

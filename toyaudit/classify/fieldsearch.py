@@ -17,6 +17,7 @@ only the values where something might start.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections import defaultdict
@@ -35,8 +36,10 @@ from toyaudit.classify.fields import (
     Blob,
     DecodingRules,
     Field,
+    limit_step,
     textual_type,
 )
+from toyaudit.classify.linear import LinearPattern
 from toyaudit.classify.nested import expand, might_decode
 from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.records import Method
@@ -45,6 +48,8 @@ from toyaudit.classify.screen import Screen
 logger = logging.getLogger(__name__)
 
 _METHOD_RANK = {method: rank for rank, method in enumerate(Method)}
+MAX_FIELD_HITS = 256
+"""Hits kept from one field and what it decodes to, before the weaker are dropped."""
 _APPLICABLE_CACHE = 50_000
 """Distinct (part, field name) pairs remembered before the cache starts over."""
 _LIST_INDEX = re.compile(r"\[\d+\]")
@@ -94,7 +99,7 @@ class _Applicable:
     """Key-only detectors: the field's name is the evidence."""
     keyed: tuple[Detector, ...]
     """Detectors with key matchers, with or without value patterns."""
-    prefilter: re.Pattern[str] | None
+    prefilter: LinearPattern | None
     """All value patterns in one alternation: a value it does not match holds
     nothing for any of them, and most values hold nothing."""
 
@@ -157,7 +162,7 @@ class FieldSearch:
                     for hit in detector.value_hits(inner, ignored)
                 ]  # fmt: skip
         fields = sum(1 for inner in expanded if not isinstance(inner, Blob))
-        return fields, tuple(strongest(found))
+        return fields, tuple(strongest(_bounded(found)))
 
     def content_hit(self, blob: Blob, suffix: str = "") -> Found | None:
         """What the content detectors say a blob is, or None.
@@ -271,7 +276,7 @@ class FieldSearch:
             for detector in keyed
             for hit in detector.value_hits(field, ignored)
         ]  # fmt: skip
-        return 1, tuple(strongest(found))
+        return 1, tuple(strongest(_bounded(found)))
 
     def _detectors_for(self, part: str, shape: str | None) -> _Applicable:
         """The detectors for fields of this part and name (indices dropped)."""
@@ -324,8 +329,8 @@ def _applicable(detectors: list[Detector]) -> _Applicable:
         for pattern in detector.value.patterns
     ]
     try:
-        prefilter = re.compile("|".join(sources)) if sources else None
-    except re.error:  # e.g. two patterns that name the same group
+        prefilter = LinearPattern("|".join(sources)) if sources else None
+    except (re.error, ValueError):  # e.g. two patterns that name the same group
         prefilter = None
     return _Applicable(
         every=tuple(detectors),
@@ -333,6 +338,24 @@ def _applicable(detectors: list[Detector]) -> _Applicable:
         keyed=tuple(detector for detector in detectors if detector.keys is not None),
         prefilter=prefilter,
     )
+
+
+def _bounded(found: list[Found]) -> list[Found]:
+    """The first :data:`MAX_FIELD_HITS` hits of a field, marked when more were cut.
+
+    :func:`strongest` compares hits in pairs, so a field with thousands of
+    them (a hostile body repeating the child's name) would cost millions of
+    comparisons. The hits kept carry the step ``limit:max_hits`` in their
+    decoding chain, so the finding says that what it shows may not be all.
+    """
+    if len(found) <= MAX_FIELD_HITS:
+        return found
+    logger.debug("%d hits in one field; the first %d kept", len(found), MAX_FIELD_HITS)
+    step = limit_step("max_hits")
+    return [
+        dataclasses.replace(item, decoding=(*item.decoding, step))
+        for item in found[:MAX_FIELD_HITS]
+    ]
 
 
 def strongest(found: list[Found]) -> list[Found]:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import accumulate
 
 from toyaudit.classify.personaforms import (
     PersonaForm,
@@ -113,22 +115,47 @@ class PersonaIndex:
     ) -> list[tuple[tuple[int, str, str], PersonaHit]]:
         """Numbers near a persona value, except inside a literal hit of it."""
         forms = dict(self._numeric)
-        spans = [
-            (order[0], order[0] + len(hit.value), hit.form.field)
+        covered = _Spans(
+            (hit.form.field, order[0], order[0] + len(hit.value))
             for order, hit in literal
-        ]
+        )
         hits = []
         for start, token, target in find_numbers(text, [t for t, _ in self._numeric]):
             form = forms[target]
-            if any(
-                low <= start < high and field == form.field
-                for low, high, field in spans
-            ):
+            if covered.covers(form.field, start):
                 continue
             if target.is_exact(token):
                 form = replace(form, form=form.form.removesuffix("-nearby"))
             hits.append(((start, form.field, form.form), PersonaHit(form, token)))
         return hits
+
+
+class _Spans:
+    """Where literal hits of each persona field lie, asked by position.
+
+    A look-up costs a binary search, so a text with thousands of hits costs
+    time in proportion to them, not to their square.
+    """
+
+    def __init__(self, spans: Iterable[tuple[str, int, int]]) -> None:
+        by_field: dict[str, list[tuple[int, int]]] = {}
+        for field, low, high in spans:
+            by_field.setdefault(field, []).append((low, high))
+        self._starts: dict[str, list[int]] = {}
+        self._reach: dict[str, list[int]] = {}
+        """Per field: the furthest end of the spans starting at or before each."""
+        for field, ranges in by_field.items():
+            ranges.sort()
+            self._starts[field] = [low for low, _ in ranges]
+            self._reach[field] = list(accumulate((high for _, high in ranges), max))
+
+    def covers(self, field: str, position: int) -> bool:
+        """Whether a literal hit of ``field`` spans ``position``."""
+        starts = self._starts.get(field)
+        if not starts:
+            return False
+        index = bisect_right(starts, position) - 1
+        return index >= 0 and self._reach[field][index] > position
 
 
 class _Alternation:

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 import yaml
 
+from toyaudit.classify.linear import LinearPattern
 from toyaudit.errors import RulesError
 
 logger = logging.getLogger(__name__)
@@ -222,14 +223,14 @@ class RuleReader:
                 )
         return tuple(raw)
 
-    def regex_list(self, key: str) -> tuple[re.Pattern[str], ...]:
+    def regex_list(self, key: str) -> tuple[LinearPattern, ...]:
         """A list of regexes in the RE2-compatible subset, compiled."""
         sources = self.text_list(key)
         return tuple(
             self.regex(key, source, item=index) for index, source in enumerate(sources)
         )
 
-    def regex(self, key: str, source: str, item: int | None = None) -> re.Pattern[str]:
+    def regex(self, key: str, source: str, item: int | None = None) -> LinearPattern:
         """Compile one regex, refusing constructs RE2 does not support.
 
         ``item`` is the regex's place in the list under ``key``, if it is in one.
@@ -267,8 +268,8 @@ class RuleReader:
                 item,
             )
         try:
-            return re.compile(source)
-        except re.error as error:
+            return LinearPattern(source)
+        except (re.error, ValueError) as error:
             self.fail(
                 key,
                 f"regex {source!r} does not compile ({error})",
