@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
+from typing import get_args
 
-from toyaudit.classify import Classifier
+from toyaudit.classify import Classifier, default_rules_dir, load_rules
+from toyaudit.classify.classifier import _CHANNELS
+from toyaudit.classify.detectors import CHANNELS
 from toyaudit.ingest.records import (
     BleAddressType,
     BleAdvertisement,
+    BleEncryption,
+    BlePairing,
+    BluetoothObservation,
     DhcpMessage,
     Endpoint,
     Evidence,
     GattOperation,
     HttpRequest,
     MqttMessage,
+    NetworkObservation,
     PayloadKind,
     RawPayload,
     Transport,
     WebSocketMessage,
 )
+
+from .conftest import RulesClassifierFactory
 
 TOY = Endpoint("192.168.1.20", 50111)
 BROKER = Endpoint("203.0.113.7", 1883)
@@ -170,3 +180,56 @@ def test_classifier_short_magic_counts_in_uploads_not_in_messages(
 
     assert _found(classifier, upload) == {("request body", "voice-recording")}
     assert _found(classifier, message) == set()
+
+
+_GATT_ONLY = """\
+detectors:
+  - id: toy-pin
+    category: device-id
+    description: The pairing PIN some toys expose in a GATT characteristic.
+    channels: [gatt]
+    parts: [body]
+    value:
+      patterns: ['PIN-[0-9]{4}']
+    confidence: 0.9
+    examples:
+      positive: [{value: "PIN-1234", channel: gatt}]
+      negative: [{value: "PIN-1234", channel: http}]
+"""
+
+
+def test_detector_limited_to_a_channel_fires_only_there(
+    tmp_path: Path, classifier_with: RulesClassifierFactory
+) -> None:
+    (tmp_path / "pin.yaml").write_text(_GATT_ONLY, encoding="utf-8")
+    classifier = classifier_with(load_rules([default_rules_dir(), tmp_path]))
+    read = GattOperation(
+        EVIDENCE, "C0:FF:EE:12:34:56", "read", 11, False, value=b"PIN-4821"
+    )
+    upload = HttpRequest(
+        EVIDENCE, TOY, BROKER, Transport.TLS, "POST", "api.toyco.example", "/v1",
+        "", (("Content-Type", "application/json"),), b'{"note": "PIN-4821"}',
+    )  # fmt: skip
+    publish = MqttMessage(
+        EVIDENCE, TOY, BROKER, Transport.PLAINTEXT, "publish", 4,
+        topic="toys/x", payload=b"PIN-4821",
+    )  # fmt: skip
+
+    def rules_of(observation: object) -> set[str]:
+        return {m.rule for m in classifier.classify(observation)}  # type: ignore[arg-type]
+
+    assert "toy-pin" in rules_of(read)
+    assert "toy-pin" not in rules_of(upload)
+    assert "toy-pin" not in rules_of(publish)
+    assert "toy-pin" in rules_of(read)  # the GATT lens's cache gives the same
+
+
+def test_every_kind_of_observation_has_a_channel_rules_can_name() -> None:
+    kinds = set(get_args(NetworkObservation)) | set(get_args(BluetoothObservation))
+    unread = {BlePairing, BleEncryption}  # facts about a link, no values in them
+
+    channels = {kind: _CHANNELS.get(kind) for kind in kinds - unread}
+
+    assert None not in channels.values(), channels
+    assert set(channels.values()) <= set(CHANNELS)
+    assert set(channels.values()) == set(CHANNELS)  # and every channel has a kind

@@ -4,7 +4,9 @@ For each observation the classifier (1) finds the recipient from the host
 name, (2) decodes the observation into fields and blobs (:mod:`.decoders`),
 (3) checks each blob, what the toy sends as a request body, a multipart file
 part or a binary message, against the content detectors (audio, images), and
-(4) searches each field and what decoding it reveals (:mod:`.fieldsearch`),
+(4) searches each field and what decoding it reveals (:mod:`.fieldsearch`)
+with the detectors that listen on the observation's channel (HTTP, MQTT,
+GATT...; :func:`channel_of`),
 keeping per place and category only the strongest kind of evidence, and (5)
 drops the hits of rules that count only alongside other data (``alongside``)
 when the observation holds none of it. Matches come out in the order their
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from toyaudit.classify.decoders import body_bytes, raw_items
@@ -34,7 +37,22 @@ from toyaudit.classify.records import Match, Recipient
 from toyaudit.classify.rules import RuleSet
 from toyaudit.classify.tables import MIN_ROWS, TableContext, columns, count_table
 from toyaudit.classify.tally import Hit, Tally
-from toyaudit.ingest.records import HttpRequest, Observation, host_of
+from toyaudit.ingest.records import (
+    BleAdvertisement,
+    DhcpMessage,
+    DnsQuery,
+    GattOperation,
+    HttpRequest,
+    MqttMessage,
+    Observation,
+    RawPayload,
+    SsdpMessage,
+    TlsClientHello,
+    TlsServerHello,
+    TlsVerdict,
+    WebSocketMessage,
+    host_of,
+)
 from toyaudit.session import Session
 
 logger = logging.getLogger(__name__)
@@ -54,24 +72,21 @@ class Classifier:
     def __init__(self, rules: RuleSet, session: Session) -> None:
         self._rules = rules
         self._recipients = RecipientResolver(rules.recipients, session)
-        self._search = FieldSearch(
-            [rule for rule in rules.detectors if not rule.content],
-            PersonaIndex(session.persona, rules.persona),
-            rules.decoding,
-            [rule for rule in rules.detectors if rule.content],
-        )
+        self._persona = PersonaIndex(session.persona, rules.persona)
+        self._channelled = any(rule.channels for rule in rules.detectors)
+        """Whether any detector is limited to some channels: if none is, one
+        search serves every observation, and the channel is never asked."""
+        self._lenses: dict[str | None, _Lens] = {}
+        """The search of the detectors listening on each channel, and its
+        caches; one entry, under None, when no detector is limited."""
         self._companions = {
             rule.id: frozenset(rule.alongside)
             for rule in rules.detectors
             if rule.alongside
         }
         """Rules whose hits count only next to other data: the categories."""
-        self._results: dict[_CacheKey, FieldResult] = {}
-        """Kept hits by (location or shape, part, name, decoding, value): a
-        path segment's name is not in its location."""
-        self._documents: dict[_CacheKey, dict[tuple[str, str], FieldResult]] = {}
-        """Kept hits of JSON leaves: by (label, decoding), then (shape, value)."""
         self._cached = 0
+        """Results kept over every lens's caches, which start over together."""
 
     def recipient_for(self, host: str) -> Recipient:
         """Who a host is: the vendor, a known tracker or processor, or unknown."""
@@ -88,13 +103,16 @@ class Classifier:
         if recipient is None:
             recipient = self.recipient_for(host_of(observation))
         if self._cached >= _FIELD_CACHE:
-            self._results.clear()
-            self._documents.clear()
+            for kept in self._lenses.values():
+                kept.results.clear()
+                kept.documents.clear()
             self._cached = 0
+        lens = self._lens(channel_of(observation) if self._channelled else None)
         decoded = None
         if isinstance(observation, HttpRequest):
             decoded = body_bytes(observation, self._rules.decoding)
-        hits = self._field_hits(raw_items(observation, self._rules.decoding, decoded))
+        items = raw_items(observation, self._rules.decoding, decoded)
+        hits = self._field_hits(items, lens)
         if self._companions:
             hits = self._accompanied(hits)
         logger.debug("%d matches", len(hits))
@@ -125,7 +143,24 @@ class Classifier:
             logger.debug("%d hits dropped: alone", len(hits) - len(kept))
         return kept
 
-    def _field_hits(self, items: list[Item]) -> list[Hit]:
+    def _lens(self, channel: str | None) -> _Lens:
+        """The search for fields of ``channel``, made on first use."""
+        lens = self._lenses.get(channel)
+        if lens is None:
+            rules = self._rules
+            listening = [rule for rule in rules.detectors if rule.listens_on(channel)]
+            lens = _Lens(
+                FieldSearch(
+                    [rule for rule in listening if not rule.content],
+                    self._persona,
+                    rules.decoding,
+                    [rule for rule in listening if rule.content],
+                )
+            )
+            self._lenses[channel] = lens
+        return lens
+
+    def _field_hits(self, items: list[Item], lens: _Lens) -> list[Hit]:
         """The hits of every blob and field, the same hit at one place counted once.
 
         Blobs come first, in order, so content matches lead. Stops after
@@ -134,7 +169,7 @@ class Classifier:
         tally = Tally(self._rules.decoding.max_fields)
         blobs = [item for item in items if isinstance(item, Blob)]
         for rank, blob in enumerate(blobs, start=-len(blobs)):
-            content = self._search.content_hit(blob)
+            content = lens.search.content_hit(blob)
             if content is not None:
                 tally.add(rank, blob.location, (1, (content,)), spent=0)
         for item in items:
@@ -142,24 +177,24 @@ class Classifier:
                 logger.debug("field limit reached; later fields not searched")
                 break
             if isinstance(item, JsonDocument):
-                self._document_hits(item, tally)
+                self._document_hits(item, tally, lens)
             elif isinstance(item, Field):
-                result = self._field_result(item)
+                result = self._field_result(item, lens)
                 tally.add(tally.next(), item.location, result, spent=1)
         return tally.hits()
 
-    def _field_result(self, field: Field) -> FieldResult:
+    def _field_result(self, field: Field, lens: _Lens) -> FieldResult:
         """The kept hits of one field, from the cache when seen before."""
         key = (field.place, field.part, field.key, field.decoding, field.value)
-        result = self._results.get(key)
+        result = lens.results.get(key)
         if result is None:
-            result = self._search.search(field)
+            result = lens.search.search(field)
             if len(field.value) <= _CACHED_VALUE_LENGTH:
-                self._results[key] = result
+                lens.results[key] = result
                 self._cached += 1
         return result
 
-    def _document_hits(self, document: JsonDocument, tally: Tally) -> None:
+    def _document_hits(self, document: JsonDocument, tally: Tally, lens: _Lens) -> None:
         """Count the hits of a JSON document's leaves (see :func:`json_fields`).
 
         Paths are dotted with list indices (``kids[0].name``); shapes drop the
@@ -173,9 +208,9 @@ class Classifier:
         in a large capture, hence one function with its work inlined.
         """
         label = document.label
-        results = self._documents.setdefault((label, document.decoding), {})
+        results = lens.documents.setdefault((label, document.decoding), {})
         new: dict[tuple[str, str], list[tuple[int, str]]] = {}
-        context = TableContext(label, document.part, results, new, self._search)
+        context = TableContext(label, document.part, results, new, lens.search)
         counts, first = tally.counts, tally.first
         ordinal, budget = tally.ordinal, tally.budget
         stack: list[tuple[Iterator[tuple[Any, Any]], str, str, bool]] = []
@@ -228,7 +263,7 @@ class Classifier:
                 stack.pop()
         tally.ordinal, tally.budget = ordinal, budget
         if new:
-            self._count_new(document, results, new, tally)
+            self._count_new(document, results, new, tally, lens.search)
 
     def _count_new(
         self,
@@ -236,6 +271,7 @@ class Classifier:
         results: dict[tuple[str, str], FieldResult],
         new: dict[tuple[str, str], list[tuple[int, str]]],
         tally: Tally,
+        search: FieldSearch,
     ) -> None:
         """Search a document's new leaves together, cache and count them.
 
@@ -249,7 +285,7 @@ class Classifier:
             return Field(document.part, path, f"{label} '{path}'", document.decoding,
                          value, f"{label} '{shape}'")  # fmt: skip
 
-        found = self._search.search_many(
+        found = search.search_many(
             document.part,
             [value for _, value in keys],
             [shape for shape, _ in keys],
@@ -285,3 +321,39 @@ class Classifier:
             form=item.form,
             count=count,
         )
+
+
+@dataclass(slots=True)
+class _Lens:
+    """The search of the detectors that listen on one channel, and its caches."""
+
+    search: FieldSearch
+    results: dict[_CacheKey, FieldResult] = field(default_factory=dict)
+    """Kept hits by (location or shape, part, name, decoding, value): a
+    path segment's name is not in its location."""
+    documents: dict[_CacheKey, dict[tuple[str, str], FieldResult]] = field(
+        default_factory=dict
+    )
+    """Kept hits of JSON leaves: by (label, decoding), then (shape, value)."""
+
+
+_CHANNELS: dict[type, str] = {
+    HttpRequest: "http",
+    WebSocketMessage: "websocket",
+    MqttMessage: "mqtt",
+    DnsQuery: "dns",
+    TlsClientHello: "tls",
+    TlsServerHello: "tls",
+    TlsVerdict: "tls",
+    BleAdvertisement: "ble-advertisement",
+    GattOperation: "gatt",
+    RawPayload: "raw",
+    DhcpMessage: "dhcp",
+    SsdpMessage: "ssdp",
+}
+"""The channel (a detector's ``channels``) each kind of observation is on."""
+
+
+def channel_of(observation: Observation) -> str | None:
+    """The channel an observation came on; None for kinds no detector reads."""
+    return _CHANNELS.get(type(observation))

@@ -38,6 +38,7 @@ PARTS = ("query", "path", "header", "cookie", "body", "dns-name")
 """Where in an observation a detector may look."""
 CHANNELS = (
     "http", "websocket", "mqtt", "dns", "tls", "ble-advertisement", "gatt", "raw",
+    "dhcp", "ssdp",
 )  # fmt: skip
 """What kind of traffic a field came from; a detector may be limited to some."""
 EFFECTS = {"raise": 1.0, "lower": -1.0}
@@ -264,12 +265,14 @@ class Detector:
     too short to tell much alone (``g`` for gender) is believed next to the
     child's name or birthdate."""
 
-    def hits(self, field: Field, ignored_values: frozenset[str]) -> list[Hit]:
-        """Pattern or key hits of this detector in one decoded field."""
-        # TODO: Field has no channel yet, so a detector limited to some
-        # channels still looks at every field whose part and name it accepts;
-        # once decoders set Field.channel, read it directly here.
-        channel: str | None = getattr(field, "channel", None)
+    def hits(
+        self, field: Field, ignored_values: frozenset[str], channel: str | None = None
+    ) -> list[Hit]:
+        """Pattern or key hits of this detector in one field that came on ``channel``.
+
+        The classifier chooses the detectors listening on an observation's
+        channel once per observation; this is for looking at one field alone.
+        """
         if not self.applies(field.part, field.key, channel):
             return []
         return self.value_hits(field, ignored_values)
