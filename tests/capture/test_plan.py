@@ -37,6 +37,10 @@ def options(tmp_path: Path) -> CaptureOptions:
             "needs --ble-connect",
         ),
         ({"proxy_mode": "regular", "duration": 0}, "--duration must be positive"),
+        (
+            {"proxy_mode": "wireguard", "phone": "10.0.0.9"},
+            "--phone records the phone's packets",
+        ),
     ],
 )
 def test_plan_capture_refuses_options_that_do_not_fit(

@@ -99,6 +99,13 @@ def _check(options: CaptureOptions) -> None:
             "recording packets needs both --interface and --toy",
             "give the hotspot interface (see 'ip link') and the toy's MAC or IP",
         )
+    if options.phone is not None and options.interface is None:
+        raise CaptureError(
+            "--phone records the phone's packets beside the toy's, which needs "
+            "--interface and --toy",
+            "give them too, or leave out --phone (with --proxy wireguard the "
+            "phone app's HTTPS is recorded without it)",
+        )
     if options.proxy_mode == "transparent" and options.interface is None:
         raise CaptureError(
             "transparent interception needs --interface and --toy",

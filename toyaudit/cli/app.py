@@ -279,8 +279,9 @@ def doctor(
     """Check that this machine can capture a toy, changing nothing.
 
     Checks the privileges, the interface, libpcap, mitmdump and its CA, the
-    WireGuard port, iptables, D-Bus, BlueZ and a powered Bluetooth adapter,
-    and prints a table with the fix for each problem. Exits with 7 when a
+    WireGuard port, forwarding and iptables, and Bluetooth (D-Bus, BlueZ and a
+    powered adapter on Linux; CoreBluetooth and the app's Bluetooth permission
+    on macOS), and prints a table with the fix for each problem. Exits with 7 when a
     check needed by the parts chosen with --for fails, 0 otherwise.
     """
     from toyaudit.capture.doctor import DoctorSettings, run_doctor
