@@ -127,6 +127,47 @@ def test_persona_birthdate_other_notations_are_found(text: str, form: str) -> No
     assert _forms(index, text) == [("child.birthdate", form)]
 
 
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        ("exp=14-Mar-2018;", "date-month-name-dashed"),  # Oracle's DD-MON-YYYY
+        ("14-MAR-2018", "date-month-name-dashed"),
+        ("14-March-2018", "date-month-name-dashed"),
+        ('[14/Mar/2018:00:00:00 +0000] "GET', "date-month-name-slashed"),
+        ("Wed Mar 14 2018 00:00:00 GMT+0000", "date-long-no-comma"),
+        ("v=2018.03.14", "date-dotted-year-first"),
+    ],
+)
+def test_persona_birthdate_month_name_notations_are_found(text: str, form: str) -> None:
+    index = _index(child_birthdate="2018-03-14")
+    assert _forms(index, text) == [("child.birthdate", form)]
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        ("Sun, 04 Mar 2018 00:00:00 GMT", "date-long-day-first"),  # RFC 9110
+        ("4 Mar 2018", "date-long-day-first"),
+        ("04-Mar-2018", "date-month-name-dashed"),
+        ("4-Mar-2018", "date-month-name-dashed"),
+        ("March 04, 2018", "date-long"),
+        ("Sun Mar 04 2018", "date-long-no-comma"),
+    ],
+)
+def test_persona_birthdate_early_in_the_month_is_found_with_or_without_a_zero(
+    text: str, form: str
+) -> None:
+    index = _index(child_birthdate="2018-03-04")
+    assert _forms(index, text) == [("child.birthdate", form)]
+
+
+@pytest.mark.parametrize(
+    "text", ["14-Mar-2019", "14-Apr-2018", "114-Mar-2018", "14/Mar/20180", "Mar 14 20"]
+)
+def test_persona_birthdate_month_name_of_another_day_is_not_found(text: str) -> None:
+    assert _forms(_index(child_birthdate="2018-03-14"), text) == []
+
+
 def test_persona_birthdate_unix_time_of_another_day_is_not_found() -> None:
     index = _index(child_birthdate="2018-03-14")
     assert _forms(index, "ts=1521158400") == []  # 16 March, midnight UTC

@@ -14,7 +14,12 @@ scanned once per alternation.
 Coordinates and a birthdate also travel as numbers near what was typed (a fix
 a few metres off, a Unix time of that day); :mod:`.personanumbers` compares
 those numerically, behind a screen of literal prefixes, so that a text no
-screen matches still holds no persona value.
+screen matches still holds no persona value. A phone number grouped in any
+way and a birthdate with a time of day are found by regular expressions
+(:mod:`.personapatterns`). Where such a hit and a literal hit of the same
+field overlap, the one that spans the other is kept: ``2018-03-14 00:00:00``
+is one ``date-iso-time`` hit, not a ``plain`` one, while ``+44 7700 900123``
+typed as in the persona stays ``plain``.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from toyaudit.classify.personaforms import (
     persona_forms,
 )
 from toyaudit.classify.personanumbers import find_numbers, screen_pattern
+from toyaudit.classify.personapatterns import pattern_forms
+from toyaudit.classify.personapatterns import screen_pattern as patterns_screen
 from toyaudit.session import PersonaValue
 
 __all__ = ["PersonaForm", "PersonaHit", "PersonaIndex", "persona_forms"]
@@ -67,10 +74,15 @@ class PersonaIndex:
             for target in numeric_targets(item)
         ]
         self._numeric_screen = screen_pattern([target for target, _ in self._numeric])
+        self._patterns = [
+            pattern for item in persona for pattern in pattern_forms(item, categories)
+        ]
+        self._patterns_screen = patterns_screen(self._patterns)
         logger.debug(
-            "persona index: %d literal and %d numeric forms of %d values",
+            "persona index: %d literal, %d numeric and %d pattern forms of %d values",
             len(forms),
             len(self._numeric),
+            len(self._patterns),
             len(persona),
         )
 
@@ -87,8 +99,14 @@ class PersonaIndex:
             for alternation in (self._insensitive, self._sensitive)
             if (screen := alternation.screen()) is not None
         ]
-        if self._numeric_screen is not None:
-            screens.append((self._numeric_screen, False))
+        # Numbers and patterns in one alternation: one pass over the values.
+        sources = [
+            f"(?:{pattern.pattern})"
+            for pattern in (self._numeric_screen, self._patterns_screen)
+            if pattern is not None
+        ]
+        if sources:
+            screens.append((re.compile("|".join(sources)), False))
         return screens
 
     def search(self, text: str) -> list[PersonaHit]:
@@ -101,13 +119,51 @@ class PersonaIndex:
         numeric = self._numeric_screen is not None and (
             self._numeric_screen.search(text) is not None
         )
-        if not (literal or numeric):
+        patterned = self._patterns_screen is not None and (
+            self._patterns_screen.search(text) is not None
+        )
+        if not (literal or numeric or patterned):
             return []  # the common case, answered by a few regex scans
         hits = self._insensitive.search(text) + self._sensitive.search(text)
+        if patterned:
+            hits = self._with_pattern_hits(text, hits)
         if numeric:
             hits += self._numeric_hits(text, hits)
         return [
             (order[0], hit) for order, hit in sorted(hits, key=lambda entry: entry[0])
+        ]
+
+    def _with_pattern_hits(
+        self, text: str, literal: list[tuple[tuple[int, str, str], PersonaHit]]
+    ) -> list[tuple[tuple[int, str, str], PersonaHit]]:
+        """Literal and pattern hits, without one lying inside another of its field."""
+        found = [
+            (start, end, pattern.form)
+            for pattern in self._patterns
+            for start, end in pattern.find(text)
+        ]
+        if not found:
+            return literal
+        literal_spans = _Spans(
+            (hit.form.field, order[0], order[0] + len(hit.value))
+            for order, hit in literal
+        )
+        found = [
+            (start, end, form)
+            for start, end, form in found
+            if not literal_spans.contains(form.field, start, end)
+        ]
+        pattern_spans = _Spans((form.field, start, end) for start, end, form in found)
+        kept = [
+            (order, hit)
+            for order, hit in literal
+            if not pattern_spans.contains(
+                hit.form.field, order[0], order[0] + len(hit.value)
+            )
+        ]
+        return kept + [
+            ((start, form.field, form.form), PersonaHit(form, text[start:end]))
+            for start, end, form in found
         ]
 
     def _numeric_hits(
@@ -131,7 +187,7 @@ class PersonaIndex:
 
 
 class _Spans:
-    """Where literal hits of each persona field lie, asked by position.
+    """Where hits of each persona field lie, asked by position.
 
     A look-up costs a binary search, so a text with thousands of hits costs
     time in proportion to them, not to their square.
@@ -150,12 +206,20 @@ class _Spans:
             self._reach[field] = list(accumulate((high for _, high in ranges), max))
 
     def covers(self, field: str, position: int) -> bool:
-        """Whether a literal hit of ``field`` spans ``position``."""
+        """Whether a hit of ``field`` spans ``position``."""
+        return self._reach_from(field, position) > position
+
+    def contains(self, field: str, start: int, end: int) -> bool:
+        """Whether a hit of ``field`` spans all of ``start`` to ``end``."""
+        return self._reach_from(field, start) >= end
+
+    def _reach_from(self, field: str, position: int) -> int:
+        """How far the spans of ``field`` starting by ``position`` reach; -1 if none."""
         starts = self._starts.get(field)
         if not starts:
-            return False
+            return -1
         index = bisect_right(starts, position) - 1
-        return index >= 0 and self._reach[field][index] > position
+        return self._reach[field][index] if index >= 0 else -1
 
 
 class _Alternation:

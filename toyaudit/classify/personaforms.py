@@ -23,7 +23,7 @@ from toyaudit.classify.personanumbers import (
     coordinate_targets,
     epoch_targets,
 )
-from toyaudit.classify.telephone import parse_phone
+from toyaudit.classify.telephone import NO_TRUNK_PREFIX, parse_phone
 from toyaudit.session import PersonaValue
 
 _MIN_LITERAL_LENGTH = 2
@@ -154,7 +154,7 @@ def _phone_spellings(plain: str) -> list[tuple[str, str]]:
         ("phone-international-00", f"00{code}{national}"),
         ("phone-national-number", national),
     ]
-    if code not in _NO_TRUNK_PREFIX:
+    if code not in NO_TRUNK_PREFIX:
         spellings.append(("phone-national", f"0{national}"))
         typed = plain.removeprefix("+").removeprefix("00").strip()
         rest = typed.removeprefix(code).lstrip(" -.")
@@ -163,34 +163,43 @@ def _phone_spellings(plain: str) -> list[tuple[str, str]]:
     return spellings
 
 
-_NO_TRUNK_PREFIX = frozenset({"1", "34", "39", "45", "47", "351", "352", "30"})
-"""Country codes whose national numbers are dialled without a leading 0
-(the NANP dials 1; Spain, Italy, Denmark, Norway, Portugal, Luxembourg and
-Greece have closed numbering plans)."""
-
-
 def _date_spellings(plain: str) -> list[tuple[str, str]]:
+    """Numeric notations, then the month by name, with and without a padded day.
+
+    Month names are English, as apps and servers write them: C's ``%b``
+    (``14-Mar-2018`` in Oracle's DD-MON-YYYY, ``14/Mar/2018`` in web server
+    logs), JavaScript's ``toDateString`` (``Mar 14 2018``), HTTP and e-mail
+    dates (RFC 9110 and RFC 5322: ``04 Mar 2018``). An ISO date with a time
+    of day is found by :mod:`.personapatterns`.
+    """
     try:
         birthdate = dt.date.fromisoformat(plain)
     except ValueError:
         return []
-    month, day, year = birthdate.strftime("%B"), birthdate.day, birthdate.year
-    short = birthdate.strftime("%b")
-    return [
-        ("date-day-first", birthdate.strftime("%d/%m/%Y")),
-        ("date-month-first", birthdate.strftime("%m/%d/%Y")),
-        ("date-dotted", birthdate.strftime("%d.%m.%Y")),
-        ("date-compact", birthdate.strftime("%Y%m%d")),
-        ("date-slashed", birthdate.strftime("%Y/%m/%d")),
-        ("date-day-first-dashed", birthdate.strftime("%d-%m-%Y")),
-        ("date-month-first-dashed", birthdate.strftime("%m-%d-%Y")),
-        ("date-day-first-short", f"{day}/{birthdate.month}/{year}"),
-        ("date-month-first-short", f"{birthdate.month}/{day}/{year}"),
-        ("date-long", f"{month} {day}, {year}"),
-        ("date-long", f"{short} {day}, {year}"),
-        ("date-long-day-first", f"{day} {month} {year}"),
-        ("date-long-day-first", f"{day} {short} {year}"),
+    year, written = birthdate.year, birthdate.strftime
+    spellings = [
+        ("date-day-first", written("%d/%m/%Y")),
+        ("date-month-first", written("%m/%d/%Y")),
+        ("date-dotted", written("%d.%m.%Y")),
+        ("date-dotted-year-first", written("%Y.%m.%d")),
+        ("date-compact", written("%Y%m%d")),
+        ("date-slashed", written("%Y/%m/%d")),
+        ("date-day-first-dashed", written("%d-%m-%Y")),
+        ("date-month-first-dashed", written("%m-%d-%Y")),
+        ("date-day-first-short", f"{birthdate.day}/{birthdate.month}/{year}"),
+        ("date-month-first-short", f"{birthdate.month}/{birthdate.day}/{year}"),
     ]
+    days = dict.fromkeys([str(birthdate.day), written("%d")])
+    for month in dict.fromkeys([written("%B"), written("%b")]):
+        for day in days:
+            spellings += [
+                ("date-long", f"{month} {day}, {year}"),
+                ("date-long-no-comma", f"{month} {day} {year}"),
+                ("date-long-day-first", f"{day} {month} {year}"),
+                ("date-month-name-dashed", f"{day}-{month}-{year}"),
+                ("date-month-name-slashed", f"{day}/{month}/{year}"),
+            ]
+    return spellings
 
 
 def _address_spellings(plain: str) -> list[tuple[str, str]]:

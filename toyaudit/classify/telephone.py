@@ -23,8 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-_SEPARATORS = frozenset(" -.()/\u00a0")
+SEPARATORS = frozenset(" -.()/\u00a0")
 """Characters people and apps put between the digits of a phone number."""
+NO_TRUNK_PREFIX = frozenset({"1", "34", "39", "45", "47", "351", "352", "30"})
+"""Country codes whose national numbers are dialled without a leading 0
+(the NANP dials 1; Spain, Italy, Denmark, Norway, Portugal, Luxembourg and
+Greece have closed numbering plans)."""
 
 _SINGLE_DIGIT_CODES = frozenset("17")
 """Zone 1 (the NANP) and zone 7 (Russia, Kazakhstan) use one digit."""
@@ -122,7 +126,7 @@ def parse_phone(text: str) -> PhoneNumber | None:
         written = written.replace("(0)", "", 1)
     body = written.removeprefix("+")
     if not body or any(
-        not character.isdigit() and character not in _SEPARATORS for character in body
+        not character.isdigit() and character not in SEPARATORS for character in body
     ):
         return None
     digits = "".join(character for character in body if character.isdigit())
