@@ -72,6 +72,11 @@ def b64url(inner: Wire) -> Wire:
     return _wrap(inner, "base64url", text.rstrip("="))
 
 
+def hexed(inner: Wire) -> Wire:
+    """The UTF-8 bytes as lower-case hex, as firmware prints a Wi-Fi name."""
+    return _wrap(inner, "hex", inner.text.encode().hex())
+
+
 def upper(inner: Wire) -> Wire:
     """Upper-cased before sending; the case-folded value is what is found."""
     text = inner.text.upper()
@@ -121,17 +126,44 @@ def mac_notations(mac: str) -> dict[str, str]:
 
 
 def date_notations(day: dt.date) -> dict[str, str]:
-    """A date in the notations apps use, by notation name."""
+    """A date in the notations apps use, by notation name.
+
+    Month and weekday names are English (C's ``%b`` and ``%a``), as apps
+    and servers write them whatever the phone's language.
+    """
     midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    # Midnight on a phone set to UTC+1, sent as UTC: the evening before.
+    shifted = midnight - dt.timedelta(hours=1)
     return {
         "date-iso": day.isoformat(),
         "date-day-first": day.strftime("%d/%m/%Y"),
         "date-month-first": day.strftime("%m/%d/%Y"),
         "date-dotted": day.strftime("%d.%m.%Y"),
+        "date-dotted-year-first": day.strftime("%Y.%m.%d"),
         "date-compact": day.strftime("%Y%m%d"),
         "date-long": f"{day.strftime('%B')} {day.day}, {day.year}",
+        "date-long-no-comma": day.strftime("%b %d %Y"),
+        "date-js-string": day.strftime("%a %b %d %Y"),
+        "date-month-name-dashed": day.strftime("%d-%b-%Y"),
+        "date-month-name-slashed": day.strftime("%d/%b/%Y"),
         "date-iso-time": f"{day.isoformat()}T00:00:00Z",
+        "date-iso-time-ms": f"{day.isoformat()}T00:00:00.000Z",
+        "date-sql-time": f"{day.isoformat()} 00:00:00",
+        "date-iso-time-utc+1": shifted.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "date-epoch-ms": str(int(midnight.timestamp()) * 1000),
+    }
+
+
+def phone_notations(phone: str) -> dict[str, str]:
+    """A UK mobile number (``+44 7700 900123``) grouped the ways people write it."""
+    code, national = phone.removeprefix("+").split(" ", 1)
+    digits = national.replace(" ", "")
+    head, tail = digits[:4], digits[4:]
+    return {
+        "phone-dashed": f"+{code}-{head}-{tail[:3]}-{tail[3:]}",
+        "phone-dotted": f"+{code}.{head}.{tail}",
+        "phone-national-bracketed": f"(0{head}) {tail}",
+        "phone-national-dashed": f"0{head}-{tail[:3]}-{tail[3:]}",
     }
 
 

@@ -64,8 +64,9 @@ def wifi_setup(toy: ToyCapture) -> Request:
 
 
 def gift(toy: ToyCapture) -> Request:
-    """A gift-card order: the address under key names no rule knows."""
+    """A gift-card order: the address and phone under key names no rule knows."""
     family, message = toy.family, toy.message()
+    bracketed = encode.phone_notations(family.phone)["phone-national-bracketed"]
     body = toy.json_body(
         message,
         {
@@ -73,7 +74,12 @@ def gift(toy: ToyCapture) -> Request:
                 "line1": pii("postal-address", family.street),
                 "town": pii("postal-address", family.town),
                 "post_code": pii("postal-address", family.postcode),
+                "contact": pii(
+                    "phone-number",
+                    encode.respelled(bracketed, "phone-national-bracketed"),
+                ),
             },
+            "help": decoy("phone-number", "0800-555-0199", "the shop's freephone line"),
             "recipient": pii("child-name", family.child_first),
             "sender_note": decoy(
                 "chat-message",
@@ -145,12 +151,16 @@ def create_child(toy: ToyCapture, token: str, account: str) -> Request:
 def profile_update(toy: ToyCapture, child_id: str) -> Request:
     """A gzip body whose profile is JSON inside a JSON string."""
     family, message = toy.family, toy.message()
-    day_first = encode.date_notations(family.birthdate)["date-day-first"]
+    dates = encode.date_notations(family.birthdate)
+    day_first, named = dates["date-day-first"], dates["date-month-name-slashed"]
     inner, seeds = render_json(
         {
             "name": pii("child-name", family.child_name),
             "dob": pii(
                 "child-birthdate", encode.respelled(day_first, "date-day-first")
+            ),
+            "label": pii(
+                "child-birthdate", encode.respelled(named, "date-month-name-slashed")
             ),
             "school_name": pii("school", family.school),
             "favourite_colour": "teal",

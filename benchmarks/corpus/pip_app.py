@@ -55,7 +55,8 @@ def login(toy: ToyCapture) -> Request:
 def kid(toy: ToyCapture, session_id: str) -> Request:
     """The child's profile as a brotli-compressed form, behind session cookies."""
     family, message = toy.family, toy.message()
-    month_first = encode.date_notations(family.birthdate)["date-month-first"]
+    dates = encode.date_notations(family.birthdate)
+    month_first, js_date = dates["date-month-first"], dates["date-js-string"]
     cookie = toy.cookies(
         message,
         [
@@ -78,6 +79,13 @@ def kid(toy: ToyCapture, session_id: str) -> Request:
                 pii("child-gender", "girl" if family.gender == "female" else "boy"),
             ),
             ("age_months", pii("child-birthdate", str(family.age * 12 + 3))),
+            (
+                "since",
+                pii(
+                    "child-birthdate",
+                    encode.embedded(dates["date-long-no-comma"], js_date),
+                ),
+            ),
             ("school", pii("school", family.school)),
             ("theme", "space"),
         ],
@@ -210,12 +218,21 @@ def recording(toy: ToyCapture) -> Request:
 
 
 def form_parts(toy: ToyCapture) -> Request:
-    """Text-only multipart: the profile's fields as parts."""
+    """Text-only multipart: the profile's fields as parts.
+
+    The birthdate is the date picker's midnight on a phone set to UTC+1,
+    sent as UTC, so it reads as the evening before.
+    """
     family, message = toy.family, toy.message()
+    shifted = encode.date_notations(family.birthdate)["date-iso-time-utc+1"]
     for name, seed in (
         ("first_name", pii("child-name", family.child_first)),
         ("email", pii("email-address", family.email)),
         ("postcode", pii("postal-address", family.postcode)),
+        (
+            "t0",
+            pii("child-birthdate", encode.respelled(shifted, "date-iso-time-utc+1")),
+        ),
     ):
         toy.plant(
             message, seed, "http body", f"multipart part '{name}'", ("multipart",)
@@ -224,6 +241,7 @@ def form_parts(toy: ToyCapture) -> Request:
         ("first_name", None, None, family.child_first.encode()),
         ("email", None, None, family.email.encode()),
         ("postcode", None, None, family.postcode.encode()),
+        ("t0", None, None, shifted.encode()),
     ]
     return _multipart(toy, message, parts), message
 

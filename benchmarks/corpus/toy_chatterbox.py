@@ -80,8 +80,10 @@ def _text(toy: ToyCapture, document: object, message: str | None = None) -> Fram
 
 
 def _hello(toy: ToyCapture) -> Frame:
+    """The greeting: the profile, its birthdate as ``toISOString`` writes it."""
     family = toy.family
     dashes = encode.mac_notations(toy.profile.mac)["mac-dashes"]
+    iso_ms = encode.date_notations(family.birthdate)["date-iso-time-ms"]
     return _text(
         toy,
         {
@@ -94,6 +96,9 @@ def _hello(toy: ToyCapture) -> Frame:
             "profile": {
                 "name": pii("child-name", lower(plain(family.child_name))),
                 "age": pii("child-birthdate", str(family.age)),
+                "d": pii(
+                    "child-birthdate", encode.respelled(iso_ms, "date-iso-time-ms")
+                ),
                 "gender": pii(
                     "child-gender", "girl" if family.gender == "female" else "boy"
                 ),
@@ -233,7 +238,11 @@ def _story(toy: ToyCapture) -> Frame:
 
 
 def _cloud_config(toy: ToyCapture) -> Frame:
-    """Cloud keys the firmware ships with and reports back (a real failing)."""
+    """Cloud keys the firmware ships with and reports back (a real failing).
+
+    The Wi-Fi name comes in hex, as firmware prints a network name that may
+    hold any bytes.
+    """
     rng = toy.rng
     key_id = "AKIA" + "".join(
         rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16)
@@ -245,6 +254,7 @@ def _cloud_config(toy: ToyCapture) -> Frame:
             "aws_access_key_id": pii("api-key", key_id),
             "aws_secret_access_key": pii("api-key", text_token(rng, 40)),
             "region": "eu-west-2",
+            "ap": pii("wifi-network", encode.hexed(plain(toy.family.ssid))),
             "uptime": decoy("phone-number", "1700000123", "seconds since boot"),
         },
     )

@@ -90,7 +90,9 @@ def _json_publish(toy: ToyCapture, leaf: str, document: object) -> Publish:
 
 
 def _hello(toy: ToyCapture) -> Publish:
+    """The owl comes online; its profile's date is a DATETIME column's text."""
     colons = encode.mac_notations(toy.profile.mac)["mac-colons-upper"]
+    sql_time = encode.date_notations(toy.family.birthdate)["date-sql-time"]
     return _json_publish(
         toy,
         "hello",
@@ -98,6 +100,9 @@ def _hello(toy: ToyCapture) -> Publish:
             "mac": pii("mac-address", encode.respelled(colons, "upper-case")),
             "fw": pii("usage-telemetry", toy.profile.firmware),
             "ssid": pii("wifi-network", toy.family.ssid),
+            "since": pii(
+                "child-birthdate", encode.respelled(sql_time, "date-sql-time")
+            ),
             "bssid": pii("wifi-network", toy.family.bssids[0]),
             "ip": "192.168.4.25",
             "model": decoy("device-id", "BN-OWL1", "the model number, shared by all"),
@@ -213,11 +218,15 @@ def _profile(toy: ToyCapture) -> Publish:
     """The child's profile as base64url JSON inside the JSON payload."""
     family, message = toy.family, toy.message()
     topic = _topic(toy, message, "profile")
-    compact = encode.date_notations(family.birthdate)["date-compact"]
+    dates = encode.date_notations(family.birthdate)
+    compact, dotted = dates["date-compact"], dates["date-dotted-year-first"]
     inner, seeds = render_json(
         {
             "n": pii("child-name", family.child_name),
             "b": pii("child-birthdate", encode.respelled(compact, "date-compact")),
+            "c": pii(
+                "child-birthdate", encode.respelled(dotted, "date-dotted-year-first")
+            ),
             "g": pii("child-gender", family.gender[0]),
         }
     )
@@ -280,10 +289,14 @@ def _alerts(toy: ToyCapture) -> Publish:
     """Where the owl sends night-time alerts: the parent's phone, hashed and bare."""
     family = toy.family
     digits = family.e164.lstrip("+")
+    dashed = encode.phone_notations(family.phone)["phone-dashed"]
     return _json_publish(
         toy,
         "alerts",
         {
+            "relay": {
+                "to": pii("phone-number", encode.respelled(dashed, "phone-dashed"))
+            },
             "alert_phone": pii(
                 "phone-number", encode.respelled(digits, "phone-digits")
             ),

@@ -180,10 +180,14 @@ def _gzip_blob(toy: ToyCapture) -> Request:
 def _json_blob(toy: ToyCapture) -> Request:
     """Owner details as base64 of JSON, with the pet's name as a decoy."""
     family, message = toy.family, toy.message()
+    named = encode.date_notations(family.birthdate)["date-month-name-dashed"]
     inner, seeds = render_json(
         {
             "owner_email": pii("email-address", family.email),
             "owner_phone": pii("phone-number", encode.respelled(family.e164, "e164")),
+            "d": pii(
+                "child-birthdate", encode.respelled(named, "date-month-name-dashed")
+            ),
             "pet_name": decoy("child-name", "Rover", "the toy dog's name"),
             "firmware_sha256": decoy(
                 "email-address",
@@ -262,6 +266,7 @@ def _pair(toy: ToyCapture) -> Request:
     """Wi-Fi hand-over with the password in base64, and hashed contact details."""
     family, message = toy.family, toy.message()
     digits = "".join(char for char in family.phone if char.isdigit())
+    dotted = encode.phone_notations(family.phone)["phone-dotted"]
     body = toy.json_body(
         message,
         {
@@ -276,6 +281,9 @@ def _pair(toy: ToyCapture) -> Request:
                 "account_holder": pii("parent-name", family.parent_name),
                 "email_sha1": pii("email-address", digest("sha1", family.email)),
                 "phone_md5": pii("phone-number", digest("md5", digits)),
+                "contact": pii(
+                    "phone-number", encode.respelled(dotted, "phone-dotted")
+                ),
             },
         },
     )
