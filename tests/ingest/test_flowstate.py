@@ -1,4 +1,9 @@
-"""Plain HTTP flows read from their state give what mitmproxy's HTTPFlow gives."""
+"""Plain HTTP flows read lightly give what mitmproxy's HTTPFlow gives.
+
+Both light readings are held against mitmproxy's: from the parsed state
+(:mod:`toyaudit.ingest.flowstate`) and from the fields picked out of the
+record (:mod:`toyaudit.ingest.flowscan`).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mitmproxy import flow as mitmproxy_flow
 from mitmproxy.http import Request, Response
 from mitmproxy.io import FlowWriter, compat, tnetstring
 from mitmproxy.test import tflow
+from mitmproxy.version import FLOW_FORMAT_VERSION
 
 from toyaudit.ingest.flowrecords import flow_records, load_flow
 from toyaudit.ingest.flows import flow_to_request
+from toyaudit.ingest.flowscan import scan_http_flow
 from toyaudit.ingest.flowstate import LightHttpFlow, light_http_flow
 
 FLOWS = Path(__file__).parent / "flows"
@@ -77,11 +86,16 @@ EDGE_CASES = {
 }
 
 
-def _state(flow: Any) -> dict[Any, Any]:
-    """A flow's state as a flow file holds it, read back and migrated."""
+def _record(flow: Any) -> bytes:
+    """A flow's record as mitmproxy writes it to a flow file."""
     stream = io.BytesIO()
     flow_writer(stream).add(flow)
-    state = tnetstring.loads(stream.getvalue())
+    return stream.getvalue()
+
+
+def _state(flow: Any) -> dict[Any, Any]:
+    """A flow's state as a flow file holds it, read back and migrated."""
+    state = tnetstring.loads(_record(flow))
     assert isinstance(state, dict)
     migrated: dict[Any, Any] = compat.migrate_flow(state)
     return migrated
@@ -166,3 +180,64 @@ def test_light_flow_leaves_unexpected_states_to_mitmproxy(
     part[key] = value
 
     assert light_http_flow(state) is None
+
+
+@pytest.mark.parametrize("case", sorted(EDGE_CASES))
+def test_picked_fields_give_the_request_mitmproxy_gives(case: str) -> None:
+    record = _record(EDGE_CASES[case])
+    built = mitmproxy_flow.Flow.from_state(_state(EDGE_CASES[case]))
+
+    picked = scan_http_flow(record, FLOW_FORMAT_VERSION)
+
+    assert picked is not None
+    light = light_http_flow(picked)
+    assert light is not None
+    assert flow_to_request(light, "f.mitm") == flow_to_request(built, "f.mitm")
+
+
+def test_scan_leaves_other_kinds_and_formats_to_mitmproxy() -> None:
+    content = (FLOWS / "every_kind.mitmproxy12.mitm").read_bytes()
+    records = [
+        record or b""
+        for _, _, record in flow_records(io.BytesIO(content), lambda _: True)
+    ]
+
+    picked = [scan_http_flow(record, FLOW_FORMAT_VERSION) for record in records]
+    older = scan_http_flow(records[0], FLOW_FORMAT_VERSION + 1)
+
+    assert [state["id"] for state in picked if state is not None] == ["http-1"]
+    assert older is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"7:version;", b"7:versioN;"),  # no version: an old or odd record
+        (b"4:type;4:http;", b"4:type;4:tcp!;"),
+        (b"9:websocket;0:~", b"9:websocket;0:]"),
+        (b"6:method;4:POST,", b"6:method;-5:POST,"),  # a negative length
+    ],
+)
+def test_scan_gives_up_on_records_it_cannot_vouch_for(old: bytes, new: bytes) -> None:
+    record = _record(_http())
+    assert old in record
+
+    assert scan_http_flow(record.replace(old, new, 1), FLOW_FORMAT_VERSION) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cut=st.integers(min_value=0, max_value=4000),
+    junk=st.binary(max_size=8),
+    keep=st.integers(min_value=0, max_value=8),
+)
+def test_scan_of_a_damaged_record_gives_a_state_or_none(
+    cut: int, junk: bytes, keep: int
+) -> None:
+    record = _record(_http())
+    cut %= len(record)
+    damaged = record[:cut] + junk + record[cut + keep :]
+
+    picked = scan_http_flow(damaged, FLOW_FORMAT_VERSION)
+
+    assert picked is None or isinstance(picked["request"], dict)

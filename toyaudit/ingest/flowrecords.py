@@ -31,6 +31,7 @@ from typing import Any, BinaryIO
 
 from toyaudit.errors import IngestError
 from toyaudit.ingest.coverage import FirstNotes
+from toyaudit.ingest.flowscan import scan_http_flow
 from toyaudit.ingest.flowstate import light_http_flow
 from toyaudit.ingest.shard import Shard
 
@@ -145,14 +146,23 @@ def flow_records(
 def load_flow(record: bytes) -> Any:
     """The mitmproxy flow one record holds, read as ``FlowReader`` reads it.
 
-    A plain HTTP flow is read straight from its migrated state
-    (:func:`~toyaudit.ingest.flowstate.light_http_flow`), every other flow
-    built as ``FlowReader`` builds it. Raises :class:`UnreadableFlowError`
-    naming why when mitmproxy cannot read the record.
+    A plain HTTP flow in the current format has only its needed fields
+    picked out of the record (:func:`~toyaudit.ingest.flowscan.scan_http_flow`)
+    and is read from them (:func:`~toyaudit.ingest.flowstate.light_http_flow`);
+    another plain HTTP flow is read from its parsed, migrated state, and any
+    other flow built as ``FlowReader`` builds it. Raises
+    :class:`UnreadableFlowError` naming why when mitmproxy cannot read the
+    record.
     """
     from mitmproxy import exceptions, flow
     from mitmproxy.io import compat, tnetstring
+    from mitmproxy.version import FLOW_FORMAT_VERSION
 
+    picked = scan_http_flow(record, FLOW_FORMAT_VERSION)
+    if picked is not None:
+        light = light_http_flow(picked)
+        if light is not None:
+            return light
     try:
         state = tnetstring.loads(record)
         if not isinstance(state, dict):
