@@ -16,6 +16,8 @@ _PETS = (
     "    keys: {include: ['(^|[._])pet[_-]?name$']}\n"
     "    examples:\n"
 )
+_NEAR_MISS = "      negative: [{key: pet_named, value: Rex}]\n"
+"""A negative example that behaves, for tests about the positive ones."""
 
 
 def _failures(tmp_path: Path, examples: str) -> list[ExampleFailure]:
@@ -45,7 +47,7 @@ def test_examples_that_behave_pass(tmp_path: Path) -> None:
 
 def test_examples_unmatched_positive_is_missing(tmp_path: Path) -> None:
     [failure] = _failures(
-        tmp_path, "      positive:\n        - {key: pet, value: Rex}\n"
+        tmp_path, "      positive:\n        - {key: pet, value: Rex}\n" + _NEAR_MISS
     )
     assert failure.where.endswith("mine/pets.yaml:9")
     assert str(failure).endswith(
@@ -57,10 +59,14 @@ def test_examples_negative_matched_by_another_detector_is_extra(
     tmp_path: Path,
 ) -> None:
     examples = (
+        "      positive: [{key: pet_name, value: Rex}]\n"
         "      negative: [{key: pet_nickname, value: Rex}]\n"
         "  - id: t-pet-nickname\n"
         "    category: pet-name\n"
         "    keys: {include: ['nickname$']}\n"
+        "    examples:\n"
+        "      positive: [{key: pet_nickname, value: Rex, also: [child-name]}]\n"
+        "      negative: [{key: owner, value: Rex}]\n"
     )
     [failure] = _failures(tmp_path, examples)
     assert failure.rule == "t-pet-name"
@@ -71,7 +77,7 @@ def test_examples_positive_matched_by_another_category_is_extra(
     tmp_path: Path,
 ) -> None:
     examples = "      positive: [{key: pet_name, value: rex@example.com}]\n"
-    [failure] = _failures(tmp_path, examples)
+    [failure] = _failures(tmp_path, examples + _NEAR_MISS)
     assert "also matched by email-address (email-address) (extra)" in failure.problem
 
 
@@ -80,7 +86,7 @@ def test_examples_also_declares_another_category(tmp_path: Path) -> None:
         "      positive:\n"
         "        - {key: pet_name, value: rex@example.com, also: [email-address]}\n"
     )
-    assert _failures(tmp_path, examples) == []
+    assert _failures(tmp_path, examples + _NEAR_MISS) == []
 
 
 def test_examples_also_that_does_not_match_is_missing(tmp_path: Path) -> None:
@@ -88,7 +94,7 @@ def test_examples_also_that_does_not_match_is_missing(tmp_path: Path) -> None:
         "      positive:\n"
         "        - {key: pet_name, value: Rex, also: [email-address]}\n"
     )
-    [failure] = _failures(tmp_path, examples)
+    [failure] = _failures(tmp_path, examples + _NEAR_MISS)
     assert "no detector of category 'email-address'" in failure.problem
     assert failure.problem.endswith("(missing)")
 
@@ -106,6 +112,54 @@ def test_examples_channel_limits_which_detectors_run(tmp_path: Path) -> None:
     (folder / "pets.yaml").write_text(limited + examples, encoding="utf-8")
     rules = load_rules([default_rules_dir(), folder])
     assert [item for item in check_examples(rules) if item.rule == "t-pet-name"] == []
+
+
+def test_examples_detector_without_a_negative_is_unexampled(tmp_path: Path) -> None:
+    [failure] = _failures(tmp_path, "      positive: [{key: pet_name, value: Rex}]\n")
+    assert failure.where.endswith("mine/pets.yaml:4")  # the rule's own line
+    assert str(failure).endswith(
+        "rule t-pet-name: has no negative example (unexampled); add one under "
+        "'examples: negative:', a field it must leave alone, ideally a near miss, "
+        "e.g. [{key: ..., value: ...}]"
+    )
+
+
+def test_examples_detector_without_examples_lacks_both_kinds(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    bare = _PETS.removesuffix("    examples:\n")
+    (folder / "pets.yaml").write_text(bare, encoding="utf-8")
+    # Loading for an audit accepts the rule; only the example check refuses it.
+    rules = load_rules([default_rules_dir(), folder])
+    failures = [item for item in check_examples(rules) if item.rule == "t-pet-name"]
+    assert [failure.problem.split(" (")[0] for failure in failures] == [
+        "has no positive example",
+        "has no negative example",
+    ]
+    assert "a field it must recognise" in failures[0].problem
+
+
+def test_examples_content_detector_without_a_positive_asks_for_a_body(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "sound.yaml").write_text(
+        "detectors:\n"
+        "  - id: t-sound\n"
+        "    category: voice-recording\n"
+        "    content: {types: ['^audio/x-t-sound$']}\n"
+        "    examples:\n"
+        "      negative: [{content_type: text/plain, body_hex: '00'}]\n",
+        encoding="utf-8",
+    )
+    rules = load_rules([default_rules_dir(), folder])
+    [failure] = [item for item in check_examples(rules) if item.rule == "t-sound"]
+    assert failure.where.endswith("mine/sound.yaml:2")
+    assert "has no positive example (unexampled)" in failure.problem
+    assert "a body it must recognise, e.g. [{content_type: ..., body_hex: ...}]" in (
+        failure.problem
+    )
 
 
 def test_examples_context_can_lower_a_hit_away(tmp_path: Path) -> None:

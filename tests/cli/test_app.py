@@ -412,7 +412,40 @@ def test_rules_check_lists_every_missing_and_extra_example(tmp_path: Path) -> No
     assert "pets.yaml:10: rule pet-name:" in completed.stderr
     assert "email-address (email-address) (extra)" in completed.stderr
     assert "pets.yaml:12: rule pet-name:" in completed.stderr
-    assert "detector example(s) failed" in completed.stderr
+    assert "3 detector example check(s) failed" in completed.stderr
+
+
+def test_rules_check_fails_a_detector_without_a_negative_example(
+    tmp_path: Path,
+) -> None:
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "pets.yaml").write_text(
+        "categories:\n"
+        "  - {id: pet-name, tier: 2, label: your pet's name}\n"
+        "detectors:\n"
+        "  - id: pet-name\n"
+        "    category: pet-name\n"
+        "    keys: {include: ['^pet_name$']}\n"
+        "    examples:\n"
+        "      positive: [{key: pet_name, value: Rex}]\n"
+    )
+
+    checked = run_toyaudit("rules", "check", str(rules), cwd=tmp_path)
+    audited = run_toyaudit(
+        "audit", str(DEMO), "--rules", str(rules), "--out", "out", cwd=tmp_path
+    )
+
+    assert checked.returncode == ExitCode.RULES
+    assert (
+        "pets.yaml:4: rule pet-name: has no negative example (unexampled); add one "
+        "under 'examples: negative:', a field it must leave alone, ideally a near "
+        "miss, e.g. [{key: ..., value: ...}]"
+    ) in checked.stderr
+    assert "positive example" not in checked.stderr
+    assert "1 detector example check(s) failed" in checked.stderr
+    # Loading rules for an audit does not ask for examples.
+    assert audited.returncode == ExitCode.OK, audited.stderr
 
 
 def test_rules_check_broken_rule_names_file_and_line(tmp_path: Path) -> None:

@@ -3,16 +3,20 @@
 Every detector carries positive examples (fields it must recognise) and
 negative ones (fields it must leave alone), the way Bearer and Semgrep rules
 carry their tests. :func:`check_examples` runs each example against **every**
-detector of the rule set, as the classifier would, and reports two kinds of
-failure (docs/rules.md, "Examples"):
+detector of the rule set, as the classifier would, and reports three kinds
+of failure (docs/rules.md, "Examples"):
 
 * **missing**: a positive example that its own detector does not match, or
   that no detector of a category listed in its ``also`` matches;
 * **extra**: a negative example that any detector of the same category
   matches, or a positive example that a detector of another category, not
-  listed in ``also``, matches too (the report would show the field twice).
+  listed in ``also``, matches too (the report would show the field twice);
+* **unexampled**: a detector without at least one positive and one negative
+  example, whose behaviour nothing pins down.
 
 Examples are checked field by field, as written: they are not decoded first.
+Only ``toyaudit rules check`` and the test suite run this; loading rules for
+an audit does not, so an audit with a rule that lacks examples still runs.
 """
 
 from __future__ import annotations
@@ -48,12 +52,40 @@ def check_examples(rules: RuleSet) -> list[ExampleFailure]:
     failures: list[ExampleFailure] = []
     count = 0
     for detector in rules.detectors:
+        failures += _unexampled(detector)
         for example in detector.examples:
             count += 1
             matched = _matched(example, detector, rules)
             failures += _judge(detector, example, matched)
     logger.debug("%d examples checked, %d failures", count, len(failures))
     return failures
+
+
+def _unexampled(detector: Detector) -> list[ExampleFailure]:
+    """A failure for each kind of example, positive or negative, a detector lacks.
+
+    Named at the rule's own line, with the example to add: a field for a
+    field detector, a body (type and leading bytes) for a content detector.
+    """
+    kinds = {example.positive for example in detector.examples}
+    if detector.content is not None:
+        shape, thing = "{content_type: ..., body_hex: ...}", "a body"
+    else:
+        shape, thing = "{key: ..., value: ...}", "a field"
+    wanted = (
+        (True, "positive", f"{thing} it must recognise"),
+        (False, "negative", f"{thing} it must leave alone, ideally a near miss"),
+    )
+    return [
+        ExampleFailure(
+            detector.id,
+            detector.source,
+            f"has no {name} example (unexampled); add one under 'examples: "
+            f"{name}:', {purpose}, e.g. [{shape}]",
+        )
+        for positive, name, purpose in wanted
+        if positive not in kinds
+    ]
 
 
 def _matched(example: Example, owner: Detector, rules: RuleSet) -> dict[str, str]:

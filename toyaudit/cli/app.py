@@ -224,9 +224,10 @@ def rules_check(
 
     Loads the rules as an audit would (each file is checked against rule
     schema 1), then runs every detector's positive and negative examples
-    against every detector. Lists each missing or extra match and exits with
-    4 if there is any, or at the first broken rule; exits with 0 when all is
-    well.
+    against every detector. Lists each missing or extra match, and each
+    detector without at least one positive and one negative example, and
+    exits with 4 if there is any, or at the first broken rule; exits with 0
+    when all is well.
     """
     from toyaudit.classify import default_rules_dir, load_rules
     from toyaudit.classify.examples import check_examples
@@ -241,8 +242,9 @@ def rules_check(
         stderr.print(escape(str(failure)), soft_wrap=True)
     if failures:
         raise RulesError(
-            f"{len(failures)} detector example(s) failed",
-            "fix each rule or example listed above (docs/rules.md, 'Examples')",
+            f"{len(failures)} detector example check(s) failed",
+            "fix each rule or example listed above, or add the example it lacks "
+            "(docs/rules.md, 'Examples')",
         )
     examples = sum(len(detector.examples) for detector in rule_set.detectors)
     Console(highlight=False).print(
