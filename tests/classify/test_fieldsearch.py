@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toyaudit.classify.detectors import ContentMatcher, Detector, MagicSignature
+from toyaudit.classify.fieldhits import FieldResult
 from toyaudit.classify.fields import Blob, Field
-from toyaudit.classify.fieldsearch import FieldResult, FieldSearch, Found, strongest
+from toyaudit.classify.fieldsearch import FieldSearch
 from toyaudit.classify.linear import LinearPattern
 from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.records import Method
@@ -202,26 +203,6 @@ def test_fieldsearch_search_many_same_value_under_other_names(
         [],
     ]
     assert results == [field_search.search(field) for field in fields]
-
-
-def _found(method: Method, category: str, value: str, whole: bool = False) -> Found:
-    return Found("", ("json",), f"rule-{category}", category, method, value, 0.5,
-                 (value,), whole=whole)  # fmt: skip
-
-
-def test_fieldsearch_strongest_partial_persona_hit_hides_no_other_category() -> None:
-    message = "can Mia have a story"
-    persona = _found(Method.PERSONA, "child-name", "Mia", whole=False)
-    chat = _found(Method.KEY, "chat-message", message)
-
-    assert strongest([persona, chat]) == [persona, chat]
-
-
-def test_fieldsearch_strongest_whole_persona_hit_hides_other_categories() -> None:
-    persona = _found(Method.PERSONA, "wifi-password", "otter-42", whole=True)
-    account = _found(Method.KEY, "password", "otter-42")
-
-    assert strongest([persona, account]) == [persona]
 
 
 def test_fieldsearch_search_marks_whole_and_partial_persona_hits(

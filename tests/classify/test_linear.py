@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from toyaudit.classify import Classifier, RuleSet, default_rules_dir, load_rules
 from toyaudit.classify.detectors import MAX_VALUES
-from toyaudit.classify.fieldsearch import MAX_FIELD_HITS
+from toyaudit.classify.fieldhits import MAX_FIELD_HITS
 from toyaudit.classify.linear import LINEAR_FROM, LinearPattern
 from toyaudit.errors import RulesError
 

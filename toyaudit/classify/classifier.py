@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toyaudit.classify.decoders import body_bytes, raw_items
+from toyaudit.classify.fieldhits import FieldResult, Found
 from toyaudit.classify.fields import Blob, Field, Item, JsonDocument
-from toyaudit.classify.fieldsearch import FieldResult, FieldSearch, Found
+from toyaudit.classify.fieldsearch import FieldSearch
 from toyaudit.classify.persona import PersonaIndex
 from toyaudit.classify.recipients import RecipientResolver
 from toyaudit.classify.records import Match, Recipient

@@ -6,9 +6,8 @@ decoding its value reveals (JSON inside a string, a JWT, base64 of text or of
 a protobuf message, :mod:`.nested`); a recording or picture it reveals (base64
 audio in a JSON field) goes to the content detectors, like a blob of the
 observation itself (:meth:`FieldSearch.content_hit`). Then, per place and
-category, only the strongest kind of evidence is kept: a persona hit hides a
-pattern or key hit on the same value, a pattern hit hides a key hit
-(:func:`strongest`).
+category, only the strongest kind of evidence is kept
+(:func:`~.fieldhits.kept_hits`).
 
 Most new values hold nothing. :meth:`FieldSearch.search_many` therefore
 screens them together first (:class:`~.screen.Screen`) and searches in full
@@ -17,13 +16,10 @@ only the values where something might start.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 
 from toyaudit.classify.detectors import (
     ContentMatcher,
@@ -31,12 +27,12 @@ from toyaudit.classify.detectors import (
     MagicSignature,
     strongest_magic,
 )
+from toyaudit.classify.fieldhits import FieldResult, Found, kept_hits
 from toyaudit.classify.fields import (
     BLOB_HEAD,
     Blob,
     DecodingRules,
     Field,
-    limit_step,
     textual_type,
 )
 from toyaudit.classify.linear import LinearPattern
@@ -47,9 +43,6 @@ from toyaudit.classify.screen import Screen
 
 logger = logging.getLogger(__name__)
 
-_METHOD_RANK = {method: rank for rank, method in enumerate(Method)}
-MAX_FIELD_HITS = 256
-"""Hits kept from one field and what it decodes to, before the weaker are dropped."""
 _APPLICABLE_CACHE = 50_000
 """Distinct (part, field name) pairs remembered before the cache starts over."""
 _LIST_INDEX = re.compile(r"\[\d+\]")
@@ -59,31 +52,6 @@ _WHOLE_SHARE = 0.8
 """Share of a field's (trimmed) value a persona hit must cover to be all of
 it: "Mia Lopez" in "Mia Lopez " is, "Mia" in "tell Mia a story" is not."""
 
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """A hit in one field, before it becomes a :class:`~.records.Match`."""
-
-    suffix: str
-    """Where in the field, appended to its location ("" or ", JSON field 'x'")."""
-    decoding: tuple[str, ...]
-    rule: str
-    category_id: str
-    method: Method
-    value: str
-    confidence: float
-    covers: tuple[str, ...]
-    """Values this hit vouches for, compared when weaker hits are dropped."""
-    persona_field: str | None = None
-    form: str | None = None
-    whole: bool = False
-    """For a persona hit: whether it is (nearly) the whole field value, and so
-    says what the field is rather than what it mentions."""
-
-
-FieldResult = tuple[int, tuple[Found, ...]]
-"""How many fields decoding a field gave (blobs aside), and the hits kept
-among them and its blobs."""
 
 _NONE: FieldResult = (1, ())
 """The result of a field that holds nothing and decodes to nothing."""
@@ -162,7 +130,7 @@ class FieldSearch:
                     for hit in detector.value_hits(inner, ignored)
                 ]  # fmt: skip
         fields = sum(1 for inner in expanded if not isinstance(inner, Blob))
-        return fields, tuple(strongest(_bounded(found)))
+        return fields, kept_hits(found)
 
     def content_hit(self, blob: Blob, suffix: str = "") -> Found | None:
         """What the content detectors say a blob is, or None.
@@ -276,7 +244,7 @@ class FieldSearch:
             for detector in keyed
             for hit in detector.value_hits(field, ignored)
         ]  # fmt: skip
-        return 1, tuple(strongest(_bounded(found)))
+        return 1, kept_hits(found)
 
     def _detectors_for(self, part: str, shape: str | None) -> _Applicable:
         """The detectors for fields of this part and name (indices dropped)."""
@@ -338,85 +306,3 @@ def _applicable(detectors: list[Detector]) -> _Applicable:
         keyed=tuple(detector for detector in detectors if detector.keys is not None),
         prefilter=prefilter,
     )
-
-
-def _bounded(found: list[Found]) -> list[Found]:
-    """The first :data:`MAX_FIELD_HITS` hits of a field, marked when more were cut.
-
-    :func:`strongest` compares hits in pairs, so a field with thousands of
-    them (a hostile body repeating the child's name) would cost millions of
-    comparisons. The hits kept carry the step ``limit:max_hits`` in their
-    decoding chain, so the finding says that what it shows may not be all.
-    """
-    if len(found) <= MAX_FIELD_HITS:
-        return found
-    logger.debug("%d hits in one field; the first %d kept", len(found), MAX_FIELD_HITS)
-    step = limit_step("max_hits")
-    return [
-        dataclasses.replace(item, decoding=(*item.decoding, step))
-        for item in found[:MAX_FIELD_HITS]
-    ]
-
-
-def strongest(found: list[Found]) -> list[Found]:
-    """Drop hits that a stronger hit on the same place and category explains.
-
-    A weaker hit goes when a stronger one in the same place and category covers
-    an overlapping value, and always when it is a key-only hit (it speaks for
-    the whole field). A persona hit that is (nearly) the whole value is ground
-    truth about what the value is, so it also hides weaker hits of other
-    categories in the same place (the Wi-Fi password in a field named
-    ``password`` is not an account password); one that is only part of the
-    value does not (a chat message that names the child is still a chat
-    message). Repeats of the same persona field in one place (its base64
-    form, then its plain form once decoded) are reported once.
-    """
-    if len(found) < 2:
-        return found
-    by_place: defaultdict[tuple[str, str], list[Found]] = defaultdict(list)
-    persona_at: defaultdict[str, list[Found]] = defaultdict(list)
-    for item in found:
-        by_place[(item.suffix, item.category_id)].append(item)
-        if item.method is Method.PERSONA and item.whole:
-            persona_at[item.suffix].append(item)
-    kept: list[Found] = []
-    kept_at: defaultdict[tuple[str, str], list[Found]] = defaultdict(list)
-    seen: set[tuple[str, str, str, str]] = set()
-    for item in found:
-        place = (item.suffix, item.category_id)
-        rivals = chain(by_place[place], persona_at[place[0]])
-        if any(_explains(other, item) for other in rivals):
-            continue
-        if item.persona_field is None and any(
-            _repeats(other, item) for other in kept_at[place]
-        ):
-            continue
-        if item.persona_field is not None:
-            identity = (*place, "persona", item.persona_field)
-        else:
-            identity = (*place, item.rule, item.value)
-        if identity not in seen:
-            seen.add(identity)
-            kept.append(item)
-            kept_at[place].append(item)
-    return kept
-
-
-def _explains(stronger: Found, weaker: Found) -> bool:
-    if _METHOD_RANK[stronger.method] >= _METHOD_RANK[weaker.method]:
-        return False
-    return weaker.method is Method.KEY or _overlap(stronger, weaker)
-
-
-def _repeats(earlier: Found, later: Found) -> bool:
-    """Two detectors of one category saw the same value (a JWT in a Bearer header)."""
-    return earlier.method is later.method and _overlap(earlier, later)
-
-
-def _overlap(first: Found, second: Found) -> bool:
-    for one in first.covers:
-        for other in second.covers:
-            one_lower, other_lower = one.lower(), other.lower()
-            if one_lower in other_lower or other_lower in one_lower:
-                return True
-    return False

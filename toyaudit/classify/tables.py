@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
-from toyaudit.classify.fieldsearch import FieldResult, FieldSearch
+from toyaudit.classify.fieldhits import FieldResult
+from toyaudit.classify.fieldsearch import FieldSearch
 from toyaudit.classify.tally import Tally
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ be reused within one observation.
 
 from __future__ import annotations
 
-from toyaudit.classify.fieldsearch import FieldResult, Found
+from toyaudit.classify.fieldhits import FieldResult, Found
 
 Hit = tuple[int, str, Found, int]
 """Ordinal of the first field holding it, its location, the hit, and how many
