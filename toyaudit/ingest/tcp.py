@@ -45,7 +45,12 @@ from toyaudit.ingest.dns import DnsStreamReader
 from toyaudit.ingest.mqtt import MqttReader, looks_like_connect
 from toyaudit.ingest.payload import RawStreamReader
 from toyaudit.ingest.records import Endpoint, Observation, Transport
-from toyaudit.ingest.streambuf import StreamBuffer
+from toyaudit.ingest.tcpdirection import (
+    DROP,
+    MASK,
+    Direction,
+    Reader,
+)
 from toyaudit.ingest.tlsstream import TlsReader, record_header
 from toyaudit.ingest.websocket import Deflate, WebSocketReader
 
@@ -53,18 +58,12 @@ logger = logging.getLogger(__name__)
 
 MAX_CONNECTIONS = 4096
 """Connections tracked at once before the least recently active is closed."""
-MAX_OUT_OF_ORDER = 1 << 20
-"""Bytes waiting behind a hole, per direction, before the hole is skipped."""
 
 FIN = 0x01
 SYN = 0x02
 RST = 0x04
 ACK = 0x10
 
-_MASK = 0xFFFFFFFF
-_HALF = 1 << 31
-_CLASSIFY, _PARSE, _DROP, _CLOSED = range(4)
-_NO_FIN = 1 << 62
 _DNS_PORT = 53
 
 # What a direction's first bytes say it carries.
@@ -80,181 +79,6 @@ _CLIENT_KINDS = frozenset({TLS_CLIENT, http.REQUEST, MQTT, DNS_QUERIES})
 _SERVER_KINDS = frozenset({TLS_SERVER, http.RESPONSE, MQTT_SERVER, DNS_ANSWERS})
 
 ConnectionKey = tuple[bytes, int, bytes, int]
-
-Reader = (
-    http.RequestReader
-    | http.ResponseReader
-    | TlsReader
-    | DnsStreamReader
-    | MqttReader
-    | WebSocketReader
-    | RawStreamReader
-)
-
-
-class _Direction:
-    """One direction of a connection: sequence tracking, buffer and reader."""
-
-    __slots__ = (
-        "connection",
-        "side",
-        "state",
-        "next_seq",
-        "next_offset",
-        "fin_offset",
-        "pending",
-        "pending_bytes",
-        "buffer",
-        "reader",
-        "mid_stream",
-    )
-
-    def __init__(self, connection: Connection, side: int) -> None:
-        self.connection = connection
-        self.side = side
-        self.state = _CLASSIFY
-        self.next_seq: int | None = None
-        self.next_offset = 0
-        self.fin_offset = _NO_FIN
-        self.pending: dict[int, tuple[bytes, int, float | None]] = {}
-        """Early segments by stream offset: (payload, frame number, time)."""
-        self.pending_bytes = 0
-        self.buffer = StreamBuffer()
-        self.reader: Reader | None = None
-        self.mid_stream = True
-
-    def syn(self, sequence: int) -> None:
-        """A SYN fixes where the stream starts: the byte after it."""
-        if self.next_seq is None:
-            self.next_seq = (sequence + 1) & _MASK
-            self.mid_stream = False
-
-    def segment(
-        self, sequence: int, payload: bytes, frame: int, fin: int, time: float | None
-    ) -> None:
-        """Take one segment's payload; ``fin`` is nonzero when it ends the stream."""
-        if self.next_seq is None:
-            self.next_seq = sequence
-        delta = ((sequence - self.next_seq + _HALF) & _MASK) - _HALF
-        if fin:
-            self.fin_offset = min(
-                self.fin_offset, self.next_offset + delta + len(payload)
-            )
-        if delta > 0:
-            self._hold(self.next_offset + delta, payload, frame, time)
-        elif -delta < len(payload):
-            self._accept(payload[-delta:] if delta else payload, frame, time)
-            if self.pending:
-                self._drain()
-            self._deliver()
-        if self.next_offset >= self.fin_offset and self.state < _DROP:
-            self.finish()
-
-    def finish(self) -> None:
-        """End the stream: skip remaining holes, let the reader close."""
-        while self.pending and self.state < _DROP:
-            self._skip_hole()
-            self._deliver()
-        if self.state == _CLASSIFY:
-            self._classify(final=True)
-            self._deliver()
-        if self.reader is not None and self.state == _PARSE:
-            self.reader.close()
-        self._release(_CLOSED)
-
-    def _accept(self, payload: bytes, frame: int, time: float | None) -> None:
-        """Append in-order payload to the buffer."""
-        self.buffer.append(payload, frame, time)
-        self.next_offset += len(payload)
-        self.next_seq = ((self.next_seq or 0) + len(payload)) & _MASK
-
-    def _hold(
-        self, offset: int, payload: bytes, frame: int, time: float | None
-    ) -> None:
-        """Keep an early segment until the bytes before it arrive."""
-        held = self.pending.get(offset)
-        if held is None:
-            self.pending[offset] = (payload, frame, time)
-            self.pending_bytes += len(payload)
-        elif len(payload) > len(held[0]):
-            tail_offset = offset + len(held[0])
-            if tail_offset not in self.pending:
-                self.pending[tail_offset] = (payload[len(held[0]) :], frame, time)
-                self.pending_bytes += len(payload) - len(held[0])
-        if self.pending_bytes > MAX_OUT_OF_ORDER:
-            self._skip_hole()
-            self._deliver()
-
-    def _drain(self) -> None:
-        """Move held segments that now continue the stream into the buffer."""
-        while self.pending:
-            held = self.pending.pop(self.next_offset, None)
-            overlap = 0
-            if held is None:
-                first = min(self.pending)
-                if first > self.next_offset:
-                    return
-                held = self.pending.pop(first)
-                overlap = self.next_offset - first
-            self.pending_bytes -= len(held[0])
-            if overlap < len(held[0]):
-                self._accept(held[0][overlap:], held[1], held[2])
-
-    def _skip_hole(self) -> None:
-        """Jump over bytes the capture never had, to the first held segment."""
-        first = min(self.pending)
-        lost = first - self.next_offset
-        self.connection.reassembler.note_hole(lost, self.pending[first][1])
-        if self.reader is not None:
-            self.reader.gap()
-        self.mid_stream = True
-        self.buffer.skip_to(first)
-        self.next_seq = ((self.next_seq or 0) + lost) & _MASK
-        self.next_offset = first
-        self._drain()
-
-    def _deliver(self) -> None:
-        """Let the reader (or the classifier) look at the new bytes."""
-        if self.state == _CLASSIFY:
-            self._classify(final=False)
-        while self.state == _PARSE and self.reader is not None:
-            reader = self.reader
-            reader.feed(self.buffer)
-            if self.reader is not reader:
-                continue  # the protocol changed (an upgrade): read on with the new one
-            if not reader.alive:
-                self._release(_DROP)
-            return
-
-    def switch(self, reader: Reader, deliver: bool) -> None:
-        """Read on with ``reader`` from the next byte on (after an upgrade)."""
-        if self.state >= _DROP:
-            return
-        self.reader = reader
-        self.state = _PARSE
-        if deliver:
-            self._deliver()
-
-    def _classify(self, final: bool) -> None:
-        """Choose the reader from the first bytes of the stream."""
-        data = self.buffer.data
-        if not data and not final:
-            return
-        kind = self.connection.recognise(self.side, data, self.mid_stream, final)
-        if kind is None:
-            return
-        self.connection.classified(self.side, kind)
-        self.reader = self.connection.reader_for(self.side, kind)
-        self.state = _PARSE if self.reader is not None else _DROP
-        if self.state == _DROP:
-            self._release(_DROP)
-
-    def _release(self, state: int) -> None:
-        """Free the buffers of a direction that reads nothing more."""
-        self.state = state
-        self.pending = {}
-        self.pending_bytes = 0
-        self.buffer = StreamBuffer(self.next_offset)
 
 
 class Connection:
@@ -273,7 +97,7 @@ class Connection:
             self.client_side = side
         self.roles_fixed = False
         self.kinds: list[str | None] = [None, None]
-        self.directions = (_Direction(self, 0), _Direction(self, 1))
+        self.directions = (Direction(self, 0), Direction(self, 1))
         self.conversation = Conversation(self)
         self.closed = False
 
@@ -291,14 +115,14 @@ class Connection:
             self.close()
             return
         direction = self.directions[side]
-        if direction.state >= _DROP:
+        if direction.state >= DROP:
             return
         if flags & SYN:
             direction.syn(sequence)
-            sequence = (sequence + 1) & _MASK
+            sequence = (sequence + 1) & MASK
         if payload or flags & FIN:
             direction.segment(sequence, payload, frame, flags & FIN, time)
-        if self.directions[1 - side].state >= _DROP and direction.state >= _DROP:
+        if self.directions[1 - side].state >= DROP and direction.state >= DROP:
             self.close()
 
     def recognise(
@@ -378,7 +202,7 @@ class Connection:
             return
         self.closed = True
         for direction in self.directions:
-            if direction.state < _DROP:
+            if direction.state < DROP:
                 direction.finish()
         self.conversation.close()
 
