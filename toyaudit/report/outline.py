@@ -10,7 +10,8 @@ every finding and check to its evidence.
 :mod:`toyaudit.report.html` as HTML, so both reports say the same thing.
 
 The blocks and spans are in :mod:`toyaudit.report.blocks`, the security
-check sections in :mod:`toyaudit.report.checksection`. A span is either
+check sections in :mod:`toyaudit.report.checksection`, the rest of the
+technical appendix in :mod:`toyaudit.report.appendix`. A span is either
 toyaudit's own wording (``literal``, made with ``said``) or a *captured*
 string (made with ``shown``) that came from a capture, a rule or a session
 file. Captured strings are redacted and control-scrubbed by
@@ -26,12 +27,17 @@ from collections.abc import Iterable
 from toyaudit.assess.records import (
     Assessment,
     CheckFinding,
-    Detection,
     Finding,
     Severity,
 )
 from toyaudit.classify.records import Party, Tier
 from toyaudit.ingest.records import Transport
+from toyaudit.report.appendix import (
+    contacts_section,
+    coverage_section,
+    findings_appendix,
+    run_section,
+)
 from toyaudit.report.blocks import (
     Block,
     BulletList,
@@ -39,7 +45,6 @@ from toyaudit.report.blocks import (
     Inline,
     Paragraph,
     Table,
-    anchor,
     badge,
     said,
     shown,
@@ -50,7 +55,7 @@ from toyaudit.report.checksection import (
     check_counts,
     checks_section,
 )
-from toyaudit.report.jsondoc import ordered_checks, ordered_contacts, ordered_findings
+from toyaudit.report.jsondoc import ordered_checks, ordered_findings
 from toyaudit.report.redact import Redactor, scrub
 
 __all__ = ["build_outline", "severity_counts"]
@@ -90,11 +95,11 @@ def build_outline(assessment: Assessment, reveal: bool = False) -> list[Block]:
     blocks += _protection_section(findings, redactor)
     blocks += checks_section(checks, redactor)
     blocks += _advice_section(assessment, findings, redactor, checks)
-    blocks += _appendix_section(findings, redactor)
+    blocks += findings_appendix(findings, redactor)
     blocks += check_appendix_section(checks, redactor)
-    blocks += _contacts_section(assessment, redactor)
-    blocks += _coverage_section(assessment, redactor)
-    blocks += _run_section(assessment, reveal)
+    blocks += contacts_section(assessment, redactor)
+    blocks += coverage_section(assessment, redactor)
+    blocks += run_section(assessment, reveal)
     return blocks
 
 
@@ -351,152 +356,3 @@ _PLAINTEXT_ADVICE = (
     "traffic, and ask them to fix it."
 )
 _ASK_DELETE = (said(", and ask them to delete what they hold about your child."),)
-
-
-def _appendix_section(findings: list[Finding], redactor: Redactor) -> list[Block]:
-    blocks: list[Block] = [Heading(2, (said("Technical appendix"),), "appendix")]
-    if not findings:
-        blocks.append(Paragraph((said("No findings."),)))
-    for finding in findings:
-        blocks += _finding_blocks(finding, redactor)
-    return blocks
-
-
-def _finding_blocks(finding: Finding, redactor: Redactor) -> list[Block]:
-    category, recipient = finding.category, finding.recipient
-    title = (
-        shown(scrub(finding.id)),
-        said(": "),
-        shown(scrub(category.label)),
-        said(" to "),
-        shown(redactor.text(recipient.host)),
-    )
-    kept, seen = (
-        len(finding.detections),
-        max(finding.occurrences, len(finding.detections)),
-    )
-    how = "How it was detected:"
-    if seen > kept:
-        how = f"How it was detected (the strongest {kept} of {seen} detections):"
-    detections = tuple(_detection_item(item, redactor) for item in finding.detections)
-    return [
-        Heading(3, title, "finding-" + anchor(finding.id)),
-        BulletList(_finding_facts(finding, redactor)),
-        Paragraph((said(how),)),
-        BulletList(detections),
-    ]
-
-
-def _finding_facts(finding: Finding, redactor: Redactor) -> tuple[Inline, ...]:
-    category, recipient = finding.category, finding.recipient
-    return (
-        (
-            said("Severity: "),
-            badge(finding.severity),
-            said(" ("),
-            shown(redactor.text(finding.severity_reason)),
-            said(")"),
-        ),
-        (
-            said("Category: "),
-            shown(scrub(category.id), code=True),
-            said(f" (tier {category.tier.value})"),
-        ),
-        (
-            said("Recipient: "),
-            shown(redactor.text(recipient.host), code=True),
-            said(f", {recipient.party.value}, owner "),
-            shown(scrub(recipient.owner) or "unknown"),
-            said(", purpose "),
-            shown(scrub(recipient.purpose) or "unknown"),
-        ),
-        (said(f"Transport: {finding.transport.value}"),),
-    )
-
-
-def _detection_item(detection: Detection, redactor: Redactor) -> Inline:
-    spans = [
-        said(f"{detection.method.value} match, rule "),
-        shown(scrub(detection.rule), code=True),
-    ]
-    if detection.persona_field:
-        spans += [
-            said(", persona field "),
-            shown(scrub(detection.persona_field), code=True),
-        ]
-    if detection.form:
-        spans += [said(", form "), shown(scrub(detection.form))]
-    spans += [said(", in "), shown(redactor.text(detection.location), code=True)]
-    if detection.decoding:
-        chain = " > ".join(redactor.text(step) for step in detection.decoding)
-        spans += [said(", decoded as "), shown(chain)]
-    spans += [said("; value "), shown(redactor.value(detection), code=True)]
-    spans += [said(f"; confidence {detection.confidence:.2f}; evidence ")]
-    spans.append(shown(redactor.text(detection.evidence.describe()), code=True))
-    return tuple(spans)
-
-
-def _contacts_section(assessment: Assessment, redactor: Redactor) -> list[Block]:
-    blocks: list[Block] = [
-        Heading(2, (said("Everyone the toy contacted"),), "contacts")
-    ]
-    rows = []
-    for contact in ordered_contacts(assessment):
-        recipient = contact.recipient
-        transports = ", ".join(sorted({item.value for item in contact.transports}))
-        transports = transports or "DNS lookup only"
-        rows.append(
-            (
-                (shown(redactor.text(recipient.host), code=True),),
-                (said(recipient.party.value),),
-                (shown(scrub(recipient.owner) or "unknown"),),
-                (said(transports),),
-                (said(str(contact.observations)),),
-                (shown(redactor.text(contact.first_evidence.describe()), code=True),),
-            )
-        )
-    if not rows:
-        return blocks + [Paragraph((said("No contacts were recorded."),))]
-    header = ("Host", "Party", "Owner", "Transports", "Observations", "First seen")
-    return blocks + [Table(header, tuple(rows))]
-
-
-def _coverage_section(assessment: Assessment, redactor: Redactor) -> list[Block]:
-    coverage = assessment.coverage
-    files = ", ".join(scrub(name) for name in coverage.files_read) or "none"
-    items: list[Inline] = [
-        (said("Files read: "), shown(files)),
-        (said(f"Packets read: {coverage.packets}; flows read: {coverage.flows}."),),
-    ]
-    for problem in coverage.problems:
-        items.append(
-            (said("Skipped:", strong=True), said(" "), shown(redactor.text(problem)))
-        )
-    for note in coverage.notes:
-        items.append((said("Note: "), shown(redactor.text(note))))
-    for note in assessment.session.notes:
-        items.append((said("Session note: "), shown(redactor.text(note))))
-    items.append((said(_CAPTURE_LIMITS),))
-    heading = Heading(2, (said("What this audit could not see"),), "coverage")
-    return [heading, BulletList(tuple(items))]
-
-
-_CAPTURE_LIMITS = (
-    "toyaudit sees only what the toy and its app sent during this capture: features "
-    "not used while capturing, traffic the set-up could not decrypt (it shows only "
-    "host names) and what companies do with the data afterwards are not covered."
-)
-
-
-def _run_section(assessment: Assessment, reveal: bool) -> list[Block]:
-    run = assessment.run
-    items: list[Inline] = [
-        (said("toyaudit version "), shown(scrub(run.tool_version))),
-        (said("Rules SHA-256 "), shown(scrub(run.rules_sha256), code=True)),
-        (
-            said("Session manifest SHA-256 "),
-            shown(scrub(run.manifest_sha256), code=True),
-        ),
-        (said("Personal values shown" if reveal else "Personal values redacted"),),
-    ]
-    return [Heading(2, (said("About this run"),), "run"), BulletList(tuple(items))]
