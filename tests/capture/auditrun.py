@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,10 +26,15 @@ _MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 """A backslash escaping ASCII punctuation, as report.md writes ``\\(``."""
 
 
-def run_toyaudit(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m toyaudit ARGS`` and return its exit code and output."""
+def run_toyaudit(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m toyaudit ARGS`` with a wide, plain terminal; return the run."""
+    environment = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
     return subprocess.run(
         [sys.executable, "-m", "toyaudit", *args],
+        cwd=cwd,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -139,21 +139,29 @@ def test_examples_detector_without_examples_lacks_both_kinds(tmp_path: Path) -> 
     assert "a field it must recognise" in failures[0].problem
 
 
-def test_examples_content_detector_without_a_positive_asks_for_a_body(
-    tmp_path: Path,
-) -> None:
+def _sound_rules(tmp_path: Path, content_type: str, examples: str) -> RuleSet:
+    """Our rules plus a content detector t-sound (line 2 of mine/sound.yaml)."""
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "sound.yaml").write_text(
         "detectors:\n"
         "  - id: t-sound\n"
         "    category: voice-recording\n"
-        "    content: {types: ['^audio/x-t-sound$']}\n"
-        "    examples:\n"
-        "      negative: [{content_type: text/plain, body_hex: '00'}]\n",
+        f"    content: {{types: ['{content_type}']}}\n"
+        "    examples:\n" + examples,
         encoding="utf-8",
     )
-    rules = load_rules([default_rules_dir(), folder])
+    return load_rules([default_rules_dir(), folder])
+
+
+def test_examples_content_detector_without_a_positive_asks_for_a_body(
+    tmp_path: Path,
+) -> None:
+    rules = _sound_rules(
+        tmp_path,
+        "^audio/x-t-sound$",
+        "      negative: [{content_type: text/plain, body_hex: '00'}]\n",
+    )
     [failure] = [item for item in check_examples(rules) if item.rule == "t-sound"]
     assert failure.where.endswith("mine/sound.yaml:2")
     assert "has no positive example (unexampled)" in failure.problem
@@ -173,23 +181,16 @@ def test_examples_context_can_lower_a_hit_away(tmp_path: Path) -> None:
 
 
 def test_examples_content_detector_missing_and_extra(tmp_path: Path) -> None:
-    folder = tmp_path / "mine"
-    folder.mkdir()
-    (folder / "sound.yaml").write_text(
-        "detectors:\n"
-        "  - id: t-sound\n"
-        "    category: voice-recording\n"
-        "    content: {types: ['^audio/']}\n"
-        "    examples:\n"
+    rules = _sound_rules(
+        tmp_path,
+        "^audio/",
         "      positive: [{content_type: audio/wav, body_hex: '00'}]\n"
         "      negative:\n"
         "        - {content_type: application/octet-stream,"
         " body_hex: '52 49 46 46 24 00 00 00 57 41 56 45'}\n"
         "        - {content_type: text/plain, body_hex: '52 49 46 46 24 00 00 00"
         " 57 41 56 45'}\n",
-        encoding="utf-8",
     )
-    rules = load_rules([default_rules_dir(), folder])
     # The text body is not read for magic, as in an audit: no failure for it.
     [failure] = [item for item in check_examples(rules) if item.rule == "t-sound"]
     assert (

@@ -7,17 +7,15 @@ its exit code, its output and the reports it wrote.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.audit.conftest import build_large_pcap_session
+from tests.capture.auditrun import run_toyaudit
 from toyaudit.errors import ExitCode
 from toyaudit.session import seal_session
 
@@ -25,20 +23,6 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "captures" / "demo-plushbear"
 CAPTURE = "traffic.pcapng"
 """The demo's packet capture, as ``toyaudit capture`` names it."""
-
-
-def run_toyaudit(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m toyaudit`` with a wide, plain terminal."""
-    environment = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
-    return subprocess.run(
-        [sys.executable, "-m", "toyaudit", *arguments],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -386,7 +370,8 @@ def test_rules_check_passes_on_the_shipped_rules(tmp_path: Path) -> None:
     assert "examples passed" in default.stdout
 
 
-def test_rules_check_lists_every_missing_and_extra_example(tmp_path: Path) -> None:
+def _pet_rules(tmp_path: Path, examples: str) -> Path:
+    """A rule folder with one pet-name detector and the given examples (line 8 on)."""
     rules = tmp_path / "my-rules"
     rules.mkdir()
     (rules / "pets.yaml").write_text(
@@ -396,12 +381,19 @@ def test_rules_check_lists_every_missing_and_extra_example(tmp_path: Path) -> No
         "  - id: pet-name\n"
         "    category: pet-name\n"
         "    keys: {include: ['^pet_name$']}\n"
-        "    examples:\n"
+        "    examples:\n" + examples
+    )
+    return rules
+
+
+def test_rules_check_lists_every_missing_and_extra_example(tmp_path: Path) -> None:
+    rules = _pet_rules(
+        tmp_path,
         "      positive:\n"
         "        - {key: pet, value: Rex}\n"
         "        - {key: pet_name, value: rex@example.com}\n"
         "      negative:\n"
-        "        - {key: pet_name, value: Rex}\n"
+        "        - {key: pet_name, value: Rex}\n",
     )
 
     completed = run_toyaudit("rules", "check", str(rules), cwd=tmp_path)
@@ -418,18 +410,7 @@ def test_rules_check_lists_every_missing_and_extra_example(tmp_path: Path) -> No
 def test_rules_check_fails_a_detector_without_a_negative_example(
     tmp_path: Path,
 ) -> None:
-    rules = tmp_path / "my-rules"
-    rules.mkdir()
-    (rules / "pets.yaml").write_text(
-        "categories:\n"
-        "  - {id: pet-name, tier: 2, label: your pet's name}\n"
-        "detectors:\n"
-        "  - id: pet-name\n"
-        "    category: pet-name\n"
-        "    keys: {include: ['^pet_name$']}\n"
-        "    examples:\n"
-        "      positive: [{key: pet_name, value: Rex}]\n"
-    )
+    rules = _pet_rules(tmp_path, "      positive: [{key: pet_name, value: Rex}]\n")
 
     checked = run_toyaudit("rules", "check", str(rules), cwd=tmp_path)
     audited = run_toyaudit(
