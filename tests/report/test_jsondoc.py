@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import jsonschema
@@ -15,6 +16,7 @@ from toyaudit.report.jsondoc import (
     REVISION_1_1_RESOURCE,
     SCHEMA_ID,
     VERSION_1_RESOURCE,
+    _lay_out,
     load_schema,
 )
 
@@ -247,8 +249,46 @@ def test_render_json_is_byte_identical_and_canonical(assessment: Assessment) -> 
     assert first == render_json(assessment)
     assert first.endswith(b"}\n")
     document = json.loads(first)
-    canonical = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
-    assert first == (canonical + "\n").encode("utf-8")
+    # Python's own layout,, except that a list of scalars stays on one line.
+    one_line: dict[str, str] = {}
+
+    def stand_in(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: stand_in(item) for key, item in value.items()}
+        if isinstance(value, list) and any(isinstance(i, dict | list) for i in value):
+            return [stand_in(item) for item in value]
+        if isinstance(value, list) and value:
+            mark = f"@list-{len(one_line)}@"
+            one_line[f'"{mark}"'] = json.dumps(
+                value, ensure_ascii=False, separators=(", ", ": ")
+            )
+            return mark
+        return value
+
+    expected = json.dumps(
+        stand_in(document), indent=2, sort_keys=True, ensure_ascii=False
+    )
+    expected = re.sub(r'"@list-\d+@"', lambda found: one_line[found[0]], expected)
+    assert one_line
+    assert first == (expected + "\n").encode("utf-8")
+    assert '"packets": [' in first.decode() and "\n  " in first.decode()
+
+
+def test_render_json_lays_out_every_kind_of_value() -> None:
+    document = {
+        "b": [],
+        "a": {"z": [1, 2.5, "x", None, True], "y": {}, "x": [{"k": ["a"]}, [3]]},
+        "c": 'Zoë "quoted"',
+    }
+    parts: list[str] = []
+    _lay_out(document, "\n", parts)
+    text = "".join(parts)
+    assert json.loads(text) == document
+    assert text == (
+        '{\n  "a": {\n    "x": [\n      {\n        "k": ["a"]\n      },\n      [3]\n'
+        '    ],\n    "y": {},\n    "z": [1, 2.5, "x", null, true]\n  },\n  "b": [],\n'
+        '  "c": "Zoë \\"quoted\\""\n}'
+    )
 
 
 def test_render_json_checks_most_severe_then_by_check(assessment: Assessment) -> None:

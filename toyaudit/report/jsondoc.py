@@ -96,8 +96,52 @@ def render_json(assessment: Assessment, reveal: bool = False) -> bytes:
         len(document["findings"]),
         not reveal,
     )
-    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
+    parts: list[str] = []
+    _lay_out(document, "\n", parts)
+    parts.append("\n")
+    return "".join(parts).encode("utf-8")
+
+
+_SCALAR = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+"""A scalar, or a list of scalars, as JSON on one line (CPython's C encoder)."""
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _lay_out(value: object, newline: str, parts: list[str]) -> None:
+    """Append ``value`` as indented JSON to ``parts``; ``newline`` ends its lines.
+
+    Objects have sorted keys and one member per line, two spaces deeper
+    than their braces; lists of objects or lists likewise; a list of
+    scalars (a finding's frame numbers, a decoding) stays on one line.
+    Python's own indented encoder walks every frame number of every
+    evidence reference in Python, five times as slow on a large audit.
+    """
+    if isinstance(value, dict):
+        if not value:
+            parts.append("{}")
+            return
+        inner = newline + "  "
+        separator = "{" + inner
+        for key in sorted(value):
+            parts.append(separator)
+            parts.append(_SCALAR(key))
+            parts.append(": ")
+            _lay_out(value[key], inner, parts)
+            separator = "," + inner
+        parts.append(newline + "}")
+    elif isinstance(value, list):
+        if all(isinstance(item, _SCALARS) for item in value):
+            parts.append(_SCALAR(value))
+            return
+        inner = newline + "  "
+        separator = "[" + inner
+        for item in value:
+            parts.append(separator)
+            _lay_out(item, inner, parts)
+            separator = "," + inner
+        parts.append(newline + "]")
+    else:
+        parts.append(_SCALAR(value))
 
 
 def build_document(assessment: Assessment, reveal: bool = False) -> JsonObject:
