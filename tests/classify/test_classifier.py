@@ -366,6 +366,42 @@ def test_classifier_differing_values_in_one_place_are_separate_matches(
     ]
 
 
+@pytest.mark.parametrize("rows", [3, 80])  # walked leaf by leaf, read as a table
+def test_classifier_key_only_hits_at_one_place_are_one_match(
+    classifier: Classifier, request_to: RequestFactory, rows: int
+) -> None:
+    # usage-event reads the name "battery", not the level: 80 levels in one
+    # batch are one proof, at the first event, counted once per event.
+    events = [
+        {"battery": str(5 + number), "mac": "3C:71:BF:00:12:34"}
+        for number in range(rows)
+    ]
+
+    matches = classifier.classify(_json_request(request_to, {"events": events}))
+
+    assert _counted(matches) == [
+        ("usage-event", "JSON body field 'events[0].battery'", "5", rows),
+        ("mac-address", "JSON body field 'events[0].mac'", "3C:71:BF:00:12:34", rows),
+    ]
+    assert [m.method for m in matches] == [Method.KEY, Method.PATTERN]
+
+
+def test_classifier_key_only_hits_at_two_places_stay_apart(
+    classifier: Classifier, request_to: RequestFactory
+) -> None:
+    body = {
+        "toy": [{"battery": "80"}, {"battery": "79"}],
+        "remote": [{"battery": "40"}, {"battery": "41"}],
+    }
+
+    matches = classifier.classify(_json_request(request_to, body))
+
+    assert _counted(matches) == [
+        ("usage-event", "JSON body field 'toy[0].battery'", "80", 2),
+        ("usage-event", "JSON body field 'remote[0].battery'", "40", 2),
+    ]
+
+
 def test_classifier_same_value_under_two_names_is_two_matches(
     classifier: Classifier, request_to: RequestFactory
 ) -> None:

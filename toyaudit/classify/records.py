@@ -106,4 +106,6 @@ class Match:
     count: int = 1
     """How many places of the observation hold this same value under the same
     name (the device id in each of 80 events of one batch); ``location`` is
-    the first of them."""
+    the first of them. For a hit by name alone (:attr:`Method.KEY`), how many
+    places hold any value under that name, list indices aside (the battery
+    level in each of 80 events); ``value`` is the first place's."""

@@ -7,11 +7,22 @@ place (list indices aside), decoding and value, so the same object comes back
 for the same value in every element of a list, and never for another place.
 The first location keeps each object alive meanwhile, so an identity cannot
 be reused within one observation.
+
+A hit by field name alone (:attr:`~.records.Method.KEY`: a detector that
+reads the name, not the value) says the same thing in every element of a
+list whatever the value: the ``battery`` of each of eighty events in a
+telemetry batch. Such hits at one place, list indices aside, are one hit:
+the first, counted once per field. Otherwise a batch would list every
+distinct battery level as a finding's proof, crowding out the other
+requests that send the same kind of data.
 """
 
 from __future__ import annotations
 
+import re
+
 from toyaudit.classify.fieldhits import FieldResult, Found
+from toyaudit.classify.records import Method
 
 Hit = tuple[int, str, Found, int]
 """Ordinal of the first field holding it, its location, the hit, and how many
@@ -66,7 +77,39 @@ class Tally:
 
     def hits(self) -> list[Hit]:
         """Each hit at its first location, with its count, in field order."""
-        return sorted(
+        ordered = sorted(
             ((*self.first[identity], count) for identity, count in self.counts.items()),
             key=lambda hit: hit[0],
         )
+        return _one_per_named_place(ordered)
+
+
+_LIST_INDEX = re.compile(r"\[[0-9]+\]")
+
+
+def _one_per_named_place(hits: list[Hit]) -> list[Hit]:
+    """Merge the key-only hits of one rule at one place, list indices aside.
+
+    The first such hit stays, where it was, with the counts of all of them.
+    """
+    merged: list[Hit] = []
+    at: dict[tuple[str, str, tuple[str, ...], str], int] = {}
+    for hit in hits:
+        _, location, item, count = hit
+        if item.method is not Method.KEY or "[" not in location:
+            merged.append(hit)
+            continue
+        place = (
+            item.rule,
+            item.category_id,
+            item.decoding,
+            _LIST_INDEX.sub("[]", location),
+        )
+        index = at.get(place)
+        if index is None:
+            at[place] = len(merged)
+            merged.append(hit)
+        else:
+            kept = merged[index]
+            merged[index] = (kept[0], kept[1], kept[2], kept[3] + count)
+    return merged
