@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from benchmarks import content, protocols
-from toyaudit import synth
+from toyaudit import synth, synthmessages
 from toyaudit.synth import TcpConversation, TimedFrame
 
 _FRAME_OVERHEAD = 16 + 54
@@ -117,8 +117,8 @@ class Network:
         self._resolved[(device.host.ip, name)] = at + 300.0
         ident = sum(name.encode()) * 257 % 65536
         ports = (self.port(device.host), 53)
-        query = synth.dns_query(ident, name)
-        answer = synth.dns_response(ident, name, [self.server(name).ip])
+        query = synthmessages.dns_query(ident, name)
+        answer = synthmessages.dns_response(ident, name, [self.server(name).ip])
         frames = [
             TimedFrame(
                 at - 0.030, synth.udp_frame(device.host, self.gateway, ports, query)
@@ -183,23 +183,25 @@ def tls_flow(net: Network, rng: random.Random, start: float) -> list[Flow]:
 
     def frames() -> Iterator[TimedFrame]:
         yield from conversation.open()
-        hello = synth.tls_client_hello(name, seed=seed)
+        hello = synthmessages.tls_client_hello(name, seed=seed)
         yield from conversation.send(True, hello)
-        certificates = synth.tls_application_data(2800, seed=seed + 1)
+        certificates = synthmessages.tls_application_data(2800, seed=seed + 1)
         yield from _send(
-            conversation, False, synth.tls_server_hello(hello, seed=seed) + certificates
+            conversation,
+            False,
+            synthmessages.tls_server_hello(hello, seed=seed) + certificates,
         )
         for index, (request, response, wait) in enumerate(plan):
             conversation.wait(wait)
             yield from _send(
                 conversation,
                 True,
-                synth.tls_application_data(request, seed=seed + 2 * index + 2),
+                synthmessages.tls_application_data(request, seed=seed + 2 * index + 2),
             )
             yield from _send(
                 conversation,
                 False,
-                synth.tls_application_data(response, seed=seed + 2 * index + 3),
+                synthmessages.tls_application_data(response, seed=seed + 2 * index + 3),
             )
         yield from conversation.close()
 
@@ -219,14 +221,14 @@ def http_flow(net: Network, rng: random.Random, start: float) -> list[Flow]:
             exchanges.append(candidate)
     messages = [
         (
-            synth.http_request(
+            synthmessages.http_request(
                 exchange.method,
                 exchange.host,
                 exchange.target,
                 exchange.request_headers,
                 exchange.request_body,
             ),
-            synth.http_response(
+            synthmessages.http_response(
                 exchange.status, exchange.response_headers, exchange.response_body
             ),
             rng.expovariate(2.0),
@@ -349,8 +351,8 @@ def mdns_flow(net: Network, rng: random.Random, start: float) -> list[Flow]:
     """An mDNS question from the phone and the TV's multicast answer (RFC 6762)."""
     phone, tv = net.devices[1].host, net.tv
     name = rng.choice(("_googlecast._tcp.local", "bb-pip-setup.local", "tv.local"))
-    query = synth.dns_query(0, name)
-    answer = synth.dns_response(0, name, [tv.ip], ttl=120)
+    query = synthmessages.dns_query(0, name)
+    answer = synthmessages.dns_response(0, name, [tv.ip], ttl=120)
     frames = [
         TimedFrame(start, synth.udp_frame(phone, _MDNS, (5353, 5353), query)),
         TimedFrame(start + 0.05, synth.udp_frame(tv, _MDNS, (5353, 5353), answer)),

@@ -1,26 +1,18 @@
-"""Tests for toyaudit.synth: scapy and the standard library must accept its bytes."""
+"""Tests for toyaudit.synth: scapy must accept its pcap, frames and checksums."""
 
 from __future__ import annotations
 
-import http.client
 import io
 import struct
 from pathlib import Path
 from typing import Any
 
-import pytest
-from scapy.layers.dns import DNS
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
-from scapy.main import load_layer
 from scapy.utils import rdpcap
 
 from toyaudit import synth
-
-load_layer("tls")
-load_layer("http")
-from scapy.layers.http import HTTPRequest  # noqa: E402
-from scapy.layers.tls.record import TLS  # noqa: E402
+from toyaudit.synthmessages import dns_query
 
 TOY = synth.Host("02:1a:7d:5e:33:c1", "192.168.4.23")
 SERVER = synth.Host("02:00:5e:c0:04:01", "203.0.113.10")
@@ -33,11 +25,6 @@ def _read_frames(tmp_path: Path, frames: list[synth.TimedFrame]) -> Any:
     with path.open("wb") as stream:
         synth.PcapWriter(stream).write_frames(frames)
     return rdpcap(str(path))
-
-
-def _tls(record_bytes: bytes) -> Any:
-    """Dissect TLS records with scapy (whose TLS class is unannotated)."""
-    return TLS(record_bytes)  # type: ignore[no-untyped-call]
 
 
 def _conversation_frames(mss: int = 1460) -> list[synth.TimedFrame]:
@@ -86,7 +73,7 @@ def test_tcp_conversation_checksums_match_scapy(tmp_path: Path) -> None:
 
 
 def test_udp_frame_checksums_match_scapy(tmp_path: Path) -> None:
-    query = synth.dns_query(0x1234, "api.plushpal.example")
+    query = dns_query(0x1234, "api.plushpal.example")
     frame = synth.udp_frame(TOY, SERVER, (50311, 53), query, ident=7)
     packets = _read_frames(tmp_path, [synth.TimedFrame(START, frame)])
     assert packets[0][IP].id == 7
@@ -116,110 +103,6 @@ def test_tcp_conversation_timestamps_advance_by_step(tmp_path: Path) -> None:
     packets = _read_frames(tmp_path, _conversation_frames())
     offsets = [round((float(packet.time) - START) * 1000) for packet in packets]
     assert offsets == list(range(len(packets)))
-
-
-def test_dns_query_and_response_carry_the_name(tmp_path: Path) -> None:
-    name = "voice.plushpal.example"
-    query = synth.udp_frame(TOY, SERVER, (50312, 53), synth.dns_query(9, name))
-    answer_bytes = synth.dns_response(9, name, ["203.0.113.20", "203.0.113.21"])
-    answer = synth.udp_frame(SERVER, TOY, (53, 50312), answer_bytes)
-    timed = [synth.TimedFrame(START, query), synth.TimedFrame(START + 0.01, answer)]
-    packets = _read_frames(tmp_path, timed)
-    asked, answered = packets[0][DNS], packets[1][DNS]
-    assert (asked.id, asked.qr, asked.qd[0].qname) == (9, 0, b"voice.plushpal.example.")
-    assert (answered.id, answered.qr, answered.ancount) == (9, 1, 2)
-    assert [answered.an[index].rdata for index in range(2)] == [
-        "203.0.113.20",
-        "203.0.113.21",
-    ]
-    assert answered.an[0].rrname == b"voice.plushpal.example."
-
-
-def test_dns_query_rejects_an_overlong_label() -> None:
-    with pytest.raises(ValueError, match="1 to 63 bytes"):
-        synth.dns_query(1, "x" * 64 + ".example")
-
-
-def test_tls_client_hello_parses_with_sni_versions_and_alpn() -> None:
-    hello_bytes = synth.tls_client_hello("voice.plushpal.example", ("h2", "http/1.1"))
-    record = _tls(hello_bytes)
-    assert record.type == 22 and record.len == len(hello_bytes) - 5
-    hello = record.msg[0]
-    extensions = {type(extension).__name__: extension for extension in hello.ext}
-    server_names = extensions["TLS_Ext_ServerName"].servernames
-    assert [entry.servername for entry in server_names] == [b"voice.plushpal.example"]
-    versions = extensions["TLS_Ext_SupportedVersion_CH"].versions
-    assert versions == [synth.TLS1_3, synth.TLS1_2]
-    assert extensions["TLS_Ext_ALPN"].protocols[1].protocol == b"http/1.1"
-    key_share = extensions["TLS_Ext_KeyShare_CH"].client_shares[0]
-    assert (key_share.group, len(key_share.key_exchange)) == (0x001D, 32)
-    assert 0x1301 in hello.ciphers and len(hello.sid) == 32
-
-
-def test_tls_client_hello_is_deterministic_per_seed() -> None:
-    first = synth.tls_client_hello("api.plushpal.example", seed=5)
-    assert first == synth.tls_client_hello("api.plushpal.example", seed=5)
-    assert first != synth.tls_client_hello("api.plushpal.example", seed=6)
-
-
-def test_tls_server_hello_echoes_the_client_session_id() -> None:
-    client_hello = synth.tls_client_hello("api.plushpal.example", seed=1)
-    records = _tls(synth.tls_server_hello(client_hello, seed=2))
-    server_hello = records.msg[0]
-    assert server_hello.sid == _tls(client_hello).msg[0].sid
-    assert server_hello.cipher == 0x1301
-    assert records.payload.type == 20  # ChangeCipherSpec follows
-
-
-def test_tls_application_data_splits_into_records() -> None:
-    records = synth.tls_application_data(40_000, seed=3)
-    lengths = []
-    offset = 0
-    while offset < len(records):
-        kind, version, length = struct.unpack("!BHH", records[offset : offset + 5])
-        assert (kind, version) == (23, synth.TLS1_2)
-        lengths.append(length)
-        offset += 5 + length
-    assert lengths == [16384 + 17, 16384 + 17, 40_000 - 2 * 16384 + 17]
-
-
-def test_http_request_is_well_formed() -> None:
-    body = b'{"child_name":"Mirabel Quince"}'
-    headers = {"Content-Type": "application/json"}
-    request_bytes = synth.http_request(
-        "POST", "api.plushpal.example", "/v1/p", headers, body
-    )
-    head, _, rest = request_bytes.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    assert lines[0] == b"POST /v1/p HTTP/1.1"
-    assert lines[1] == b"Host: api.plushpal.example"
-    assert rest == body
-    parsed = HTTPRequest(request_bytes)
-    assert parsed.Content_Length == str(len(body)).encode()
-
-
-def test_http_response_parses_with_the_standard_library() -> None:
-    response_bytes = synth.http_response(201, {"Content-Type": "text/plain"}, b"made")
-
-    class _FakeSocket:
-        def makefile(self, mode: str) -> io.BytesIO:
-            return io.BytesIO(response_bytes)
-
-    response = http.client.HTTPResponse(_FakeSocket())  # type: ignore[arg-type]
-    response.begin()
-    assert (response.status, response.reason) == (201, "Created")
-    assert response.getheader("Content-Type") == "text/plain"
-    assert response.read() == b"made"
-
-
-def test_http_response_without_body_still_states_its_length() -> None:
-    assert b"Content-Length: 0\r\n" in synth.http_response(200)
-    assert b"Content-Length" not in synth.http_response(204)
-
-
-def test_http_request_rejects_a_header_with_a_line_break() -> None:
-    with pytest.raises(ValueError, match="line break"):
-        synth.http_request("GET", "a.example", "/", {"X-Evil": "a\r\nInjected: 1"})
 
 
 def test_same_inputs_give_the_same_pcap_bytes() -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from toyaudit import synth
+from toyaudit.synthmessages import http_request, http_response
 
 START = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 """When the fictional capture began; every timestamp is an offset from it."""
@@ -230,12 +231,12 @@ def plain_http_messages() -> list[tuple[bool, float, bytes]]:
         "device_mac": persona["toy"]["mac"],
     }
     body = _json(profile)
-    post = synth.http_request("POST", host, "/v1/profile", {**agent, **json_type}, body)
+    post = http_request("POST", host, "/v1/profile", {**agent, **json_type}, body)
     head_length = len(post) - len(body)
     return [
-        (True, 0.0, synth.http_request("GET", host, hello_path, agent)),
-        (False, 0.08, synth.http_response(200, json_type, _json({"status": "ok"}))),
+        (True, 0.0, http_request("GET", host, hello_path, agent)),
+        (False, 0.08, http_response(200, json_type, _json({"status": "ok"}))),
         (True, 0.4, post[:head_length]),
         (True, 0.0, post[head_length:]),
-        (False, 0.06, synth.http_response(201, json_type, _json({"id": "p-5521"}))),
+        (False, 0.06, http_response(201, json_type, _json({"id": "p-5521"}))),
     ]

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from benchmarks import protocols
-from toyaudit import synth
+from toyaudit import synth, synthmessages
 
 _WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC11B65"  # RFC 6455 section 1.3
 _TEXT_FRAME, _BINARY_FRAME = 0x1, 0x2
@@ -166,9 +166,9 @@ class Network:
         sender = client or self.toy
         when = self.later(0.2)
         port = 53000 + self._next_dns % 1000
-        query = synth.dns_query(self._next_dns, name)
+        query = synthmessages.dns_query(self._next_dns, name)
         address = self._servers.get(name, "203.0.113.250")
-        answer = synth.dns_response(self._next_dns, name, [address])
+        answer = synthmessages.dns_response(self._next_dns, name, [address])
         frame = synth.udp_frame(sender, self.gateway, (port, 53), query)
         reply = synth.udp_frame(self.gateway, sender, (53, port), answer)
         self.capture.add([synth.TimedFrame(when, frame)], message)
@@ -178,11 +178,11 @@ class Network:
         """A TLS connection to ``name`` whose ClientHello names ``sni``."""
         connection = self.connect(name, 443)
         seed = self._rng.getrandbits(16)
-        hello = synth.tls_client_hello(sni, seed=seed)
+        hello = synthmessages.tls_client_hello(sni, seed=seed)
         connection.send(hello, message, delay=0.0)
-        flight = synth.tls_server_hello(hello, seed=seed + 1)
+        flight = synthmessages.tls_server_hello(hello, seed=seed + 1)
         connection.send(flight, from_client=False, delay=0.03)
-        request = synth.tls_application_data(400, seed=seed + 2)
+        request = synthmessages.tls_application_data(400, seed=seed + 2)
         connection.send(request, delay=0.0)
         connection.close()
 
@@ -197,12 +197,12 @@ class Network:
         connection = self.connect(name, port, client)
         for request, message in messages:
             connection.send(
-                synth.http_request(
+                synthmessages.http_request(
                     request.method, name, request.path, request.headers, request.body
                 ),
                 message,
             )
-            response = synth.http_response(
+            response = synthmessages.http_response(
                 request.status, request.response_headers, request.response_body
             )
             connection.send(response, message, from_client=False, delay=0.08)
@@ -250,14 +250,14 @@ class Network:
             "Sec-WebSocket-Version": "13",
             **extra,
         }
-        connection.send(synth.http_request("GET", name, path, headers), tag)
+        connection.send(synthmessages.http_request("GET", name, path, headers), tag)
         accept = hashlib.sha1((key + _WEBSOCKET_GUID).encode(), usedforsecurity=False)
         answer = {
             "Upgrade": "websocket",
             "Connection": "Upgrade",
             "Sec-WebSocket-Accept": base64.b64encode(accept.digest()).decode(),
         }
-        connection.send(synth.http_response(101, answer), from_client=False)
+        connection.send(synthmessages.http_response(101, answer), from_client=False)
         for payload, text, message, from_toy in messages:
             mask = self._rng.randbytes(4) if from_toy else None
             frame = websocket_frame(payload, text, mask)

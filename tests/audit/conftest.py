@@ -29,6 +29,7 @@ from mitmproxy.test import tflow
 from toyaudit import synth
 from toyaudit.demo_scenario import PERSONA, SESSION, START
 from toyaudit.session import seal_session
+from toyaudit.synthmessages import dns_query, http_request, http_response
 
 EXCHANGES = 40
 """Exchanges per session: more than a finding keeps detections of."""
@@ -94,8 +95,8 @@ def _conversation(number: int) -> list[synth.TimedFrame]:
     frames = talk.open()
     for exchange in range(1 + number % 3):
         path = f"/v1/event?{_query(number * 10 + exchange)}"
-        frames += talk.send(True, synth.http_request("GET", host, path))
-        frames += talk.send(False, synth.http_response(200, body=b"{}"))
+        frames += talk.send(True, http_request("GET", host, path))
+        frames += talk.send(False, http_response(200, body=b"{}"))
     if number % 13 == 5:  # a response segment the capture lost: a hole
         del frames[5]
     return frames + talk.close()
@@ -107,7 +108,7 @@ def _lookup(number: int) -> synth.TimedFrame:
         TOY,
         synth.Host(GATEWAY_MAC, "192.168.4.1"),
         (50000 + number, 53),
-        synth.dns_query(number, _host(number)),
+        dns_query(number, _host(number)),
     )
     return synth.TimedFrame(BEGIN + number * 0.05 - 0.01, frame)
 

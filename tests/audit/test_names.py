@@ -25,6 +25,13 @@ from toyaudit.classify.records import Party
 from toyaudit.demo_scenario import PERSONA, SESSION, START
 from toyaudit.report import write_reports
 from toyaudit.session import seal_session
+from toyaudit.synthmessages import (
+    dns_query,
+    dns_response,
+    tls_application_data,
+    tls_client_hello,
+    tls_server_hello,
+)
 
 TOY = synth.Host("02:1a:7d:5e:33:c1", "192.168.4.23")
 RESOLVER = synth.Host("02:00:5e:c0:04:01", "192.168.4.1")
@@ -67,21 +74,21 @@ def _mqtt_talk(number: int) -> list[synth.TimedFrame]:
 
 def _lookup(at: float, ident: int, name: str, server: synth.Host) -> list[Any]:
     ports = (50000 + ident, 53)
-    query = synth.udp_frame(TOY, RESOLVER, ports, synth.dns_query(ident, name))
-    answer = synth.dns_response(ident, name, [server.ip])
+    query = synth.udp_frame(TOY, RESOLVER, ports, dns_query(ident, name))
+    answer = dns_response(ident, name, [server.ip])
     reply = synth.udp_frame(RESOLVER, TOY, ports[::-1], answer)
     return [synth.TimedFrame(at, query), synth.TimedFrame(at + 0.002, reply)]
 
 
 def _passed_through(number: int) -> list[synth.TimedFrame]:
     """A TLS connection to the refused host, its handshake and some data."""
-    hello = synth.tls_client_hello("media.plushpal.example", seed=number)
+    hello = tls_client_hello("media.plushpal.example", seed=number)
     talk = synth.TcpConversation(
         (TOY, 43000 + number), (MEDIA, 443), BEGIN + 2 + number
     )
     frames = talk.open() + talk.send(True, hello)
-    frames += talk.send(False, synth.tls_server_hello(hello, seed=number))
-    frames += talk.send(True, synth.tls_application_data(200, seed=number))
+    frames += talk.send(False, tls_server_hello(hello, seed=number))
+    frames += talk.send(True, tls_application_data(200, seed=number))
     return frames + talk.close()
 
 

@@ -24,6 +24,7 @@ from toyaudit import synth
 from toyaudit.demo_scenario import PERSONA, SESSION, START
 from toyaudit.errors import ExitCode
 from toyaudit.session import seal_session
+from toyaudit.synthmessages import http_request, http_response, tls_client_hello
 
 TOY = synth.Host("02:1a:7d:5e:33:c1", "192.168.4.23")
 API = synth.Host("02:00:5e:c0:04:01", "203.0.113.10")
@@ -35,14 +36,14 @@ TOY_BLE = "C0:FF:EE:12:34:56"
 def _traffic() -> list[synth.TimedFrame]:
     """An old-TLS handshake, then the Wi-Fi set-up over plain HTTP."""
     tls = synth.TcpConversation((TOY, 40001), (API, 443), BEGIN)
-    hello = synth.tls_client_hello(API_HOST, versions=(0x0302, 0x0301))
+    hello = tls_client_hello(API_HOST, versions=(0x0302, 0x0301))
     frames = tls.open() + tls.send(True, hello) + tls.close()
     http = synth.TcpConversation((TOY, 40002), (API, 80), BEGIN + 1)
     form = (
         f"ssid={PERSONA['wifi']['ssid']}&psk={PERSONA['wifi']['password']}"
         f"&child={PERSONA['child']['first_name']}"
     )
-    request = synth.http_request(
+    request = http_request(
         "POST",
         API_HOST,
         "/v1/setup",
@@ -50,7 +51,7 @@ def _traffic() -> list[synth.TimedFrame]:
         form.encode(),
     )
     frames += http.open() + http.send(True, request)
-    frames += http.send(False, synth.http_response(204)) + http.close()
+    frames += http.send(False, http_response(204)) + http.close()
     return frames
 
 

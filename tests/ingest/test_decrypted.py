@@ -23,7 +23,8 @@ from toyaudit.ingest import Shard, read_session
 from toyaudit.ingest.records import Coverage, HttpRequest, Observation, Transport
 from toyaudit.ingest.shard import conversation_shard
 from toyaudit.session import open_evidence
-from toyaudit.synth import Host, PcapWriter, TcpConversation, http_request
+from toyaudit.synth import Host, PcapWriter, TcpConversation
+from toyaudit.synthmessages import http_request
 
 TOY = Host("02:1a:7d:5e:33:c1", "192.168.4.23")
 CLOUD = Host("02:00:5e:c0:04:01", "203.0.113.20")

@@ -31,6 +31,7 @@ from toyaudit.ingest.records import (
 )
 from toyaudit.ingest.shard import conversation_shard
 from toyaudit.session import open_evidence
+from toyaudit.synthmessages import dns_query, dns_response
 
 TOY = synth.Host("02:1a:7d:5e:33:c1", "192.168.4.23")
 PHONE = synth.Host("02:1a:7d:5e:33:c2", "192.168.4.24")
@@ -168,8 +169,8 @@ def test_names_full_table_counts_and_stops_naming_a_changed_address() -> None:
 
 def _dns_exchange(at: float, ident: int, name: str) -> list[synth.TimedFrame]:
     ports = (50000 + ident, 53)
-    query = synth.udp_frame(TOY, RESOLVER, ports, synth.dns_query(ident, name))
-    answer = synth.dns_response(ident, name, [BROKER.ip])
+    query = synth.udp_frame(TOY, RESOLVER, ports, dns_query(ident, name))
+    answer = dns_response(ident, name, [BROKER.ip])
     reply = synth.udp_frame(RESOLVER, TOY, ports[::-1], answer)
     return [synth.TimedFrame(at, query), synth.TimedFrame(at + 0.001, reply)]
 

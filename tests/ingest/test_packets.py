@@ -23,6 +23,12 @@ from toyaudit.ingest.records import (
     Observation,
     RawPayload,
 )
+from toyaudit.synthmessages import (
+    dns_query,
+    http_request,
+    http_response,
+    tls_client_hello,
+)
 
 
 def test_packets_yield_dns_queries_named_like_scapy(read_capture: Any) -> None:
@@ -95,26 +101,22 @@ def _timed_capture() -> list[synth.TimedFrame]:
     frames = [
         synth.TimedFrame(
             START,
-            synth.udp_frame(
-                TOY, GATEWAY, (40000, 53), synth.dns_query(7, "api.toy.example")
-            ),
+            synth.udp_frame(TOY, GATEWAY, (40000, 53), dns_query(7, "api.toy.example")),
         )
     ]
     web = synth.TcpConversation((TOY, 50000), (SERVER, 80), START + 1, mss=40)
     frames += web.open()
     web.wait(2)
-    frames += web.send(True, synth.http_request("POST", "api.toy.example", "/a", {}))
-    frames += web.send(False, synth.http_response(204))
+    frames += web.send(True, http_request("POST", "api.toy.example", "/a", {}))
+    frames += web.send(False, http_response(204))
     web.wait(60)
     body = b'{"child": "Mirabel Quince", "pad": "' + b"x" * 80 + b'"}'
-    frames += web.send(
-        True, synth.http_request("POST", "api.toy.example", "/b", {}, body)
-    )
-    frames += web.send(False, synth.http_response(200, body=b"{}"))
+    frames += web.send(True, http_request("POST", "api.toy.example", "/b", {}, body))
+    frames += web.send(False, http_response(200, body=b"{}"))
     frames += web.close()
     secure = synth.TcpConversation((TOY, 50001), (SERVER, 443), START + 100)
     frames += secure.open()
-    frames += secure.send(True, synth.tls_client_hello("api.toy.example"))
+    frames += secure.send(True, tls_client_hello("api.toy.example"))
     for second in range(3):
         stream = synth.udp_frame(TOY, SERVER, (41000, 9000), b"\x00\x01" * 20)
         frames.append(synth.TimedFrame(START + 200 + second, stream))
@@ -173,7 +175,7 @@ def test_packets_time_raw_udp_stream_by_its_first_datagram(tmp_path: Path) -> No
 def test_packets_time_out_of_order_segment_by_the_first_byte(tmp_path: Path) -> None:
     web = synth.TcpConversation((TOY, 50002), (SERVER, 80), START, mss=20)
     frames = web.open()
-    frames += web.send(True, synth.http_request("GET", "toy.example", "/late"))
+    frames += web.send(True, http_request("GET", "toy.example", "/late"))
     # The request's first segment is captured last, five seconds later.
     first_segment = frames.pop(3)
     frames.append(synth.TimedFrame(START + 5, first_segment.frame))

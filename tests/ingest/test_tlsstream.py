@@ -26,6 +26,11 @@ from toyaudit.ingest.streambuf import StreamBuffer
 from toyaudit.ingest.tcp import Reassembler
 from toyaudit.ingest.tls import ClientHello, ServerHello, parse_client_hello
 from toyaudit.ingest.tlsstream import TlsReader, TlsRecord, TlsRecordConsumer
+from toyaudit.synthmessages import (
+    tls_application_data,
+    tls_client_hello,
+    tls_server_hello,
+)
 
 TLS: Any = record.TLS
 TLSServerHello: Any = handshake.TLSServerHello
@@ -126,12 +131,12 @@ def test_tlsstream_reads_tls12_server_hello_and_certificates() -> None:
 def test_tlsstream_tls13_server_hello_in_a_capture(
     read_capture: Any, talk: Callable[..., Any]
 ) -> None:
-    client_hello = synth.tls_client_hello("cloud.toy.example", alpn=("h2",))
+    client_hello = tls_client_hello("cloud.toy.example", alpn=("h2",))
     conversation = talk(server=SERVER)
     conversation.handshake()
     conversation.send(client_hello)
-    conversation.send(synth.tls_server_hello(client_hello), from_client=False)
-    conversation.send(synth.tls_application_data(100), from_client=False)
+    conversation.send(tls_server_hello(client_hello), from_client=False)
+    conversation.send(tls_application_data(100), from_client=False)
     conversation.close()
 
     observations, _ = read_capture(conversation.packets)
@@ -163,8 +168,8 @@ def test_tlsstream_skips_hello_retry_request() -> None:
 
 
 def test_tlsstream_passes_every_record_to_the_consumer() -> None:
-    client_hello = synth.tls_client_hello("cloud.toy.example")
-    stream = client_hello + _record(20, b"\x01") + synth.tls_application_data(40000)
+    client_hello = tls_client_hello("cloud.toy.example")
+    stream = client_hello + _record(20, b"\x01") + tls_application_data(40000)
     consumer = RecordingConsumer()
     sink = FakeSink(consumer)
     reader = TlsReader(sink, from_client=True)
@@ -197,10 +202,10 @@ def test_tlsstream_reassembler_factory_gets_both_directions(tmp_path: Any) -> No
     client = synth.Host("02:00:00:00:00:02", "10.0.0.2")
     server = synth.Host("02:00:00:00:00:01", "10.0.0.1")
     conversation = synth.TcpConversation((client, 50000), (server, 443), 1.0)
-    client_hello = synth.tls_client_hello("a.example")
+    client_hello = tls_client_hello("a.example")
     frames = conversation.open() + conversation.send(True, client_hello)
-    frames += conversation.send(False, synth.tls_server_hello(client_hello))
-    frames += conversation.send(True, synth.tls_application_data(10))
+    frames += conversation.send(False, tls_server_hello(client_hello))
+    frames += conversation.send(True, tls_application_data(10))
     frames += conversation.close()
     reassembler = Reassembler("t.pcap", tls_consumer_factory=factory)
 
@@ -305,7 +310,7 @@ def test_tlsstream_capture_reads_client_and_server_side(tmp_path: Any) -> None:
     client = synth.Host("02:00:00:00:00:02", "10.0.0.2")
     server = synth.Host("02:00:00:00:00:01", "10.0.0.1")
     conversation = synth.TcpConversation((client, 50000), (server, 8883), 1.0, mss=50)
-    client_hello = synth.tls_client_hello("mqtt.toy.example")
+    client_hello = tls_client_hello("mqtt.toy.example")
     with path.open("wb") as stream:
         writer = synth.PcapWriter(stream)
         writer.write_frames(conversation.open())

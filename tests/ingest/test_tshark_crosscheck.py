@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from toyaudit import synth
+from toyaudit import synth, synthmessages
 from toyaudit.ingest import read_evidence
 from toyaudit.ingest.records import (
     Coverage,
@@ -62,13 +62,13 @@ def _lookups() -> list[TimedFrame]:
     for index, (name, server) in enumerate(SERVERS.items()):
         at = START + index * 0.5
         ports = (53000 + index, 53)
-        query = synth.dns_query(0x1000 + index, name)
-        answer = synth.dns_response(0x1000 + index, name, [server.ip])
+        query = synthmessages.dns_query(0x1000 + index, name)
+        answer = synthmessages.dns_response(0x1000 + index, name, [server.ip])
         frames.append(TimedFrame(at, synth.udp_frame(TOY, GATEWAY, ports, query)))
         frames.append(
             TimedFrame(at + 0.01, synth.udp_frame(GATEWAY, TOY, ports[::-1], answer))
         )
-    question = synth.dns_query(0, "bear-setup.local")
+    question = synthmessages.dns_query(0, "bear-setup.local")
     frames.append(
         TimedFrame(
             START + 0.2, synth.udp_frame(PHONE, MDNS_GROUP, (5353, 5353), question)
@@ -80,10 +80,12 @@ def _lookups() -> list[TimedFrame]:
 def _tls(client: synth.Host, port: int, name: str, start: float) -> list[TimedFrame]:
     """A TLS connection whose ClientHello spans segments of 100 bytes."""
     conversation = TcpConversation((client, port), (SERVERS[name], 443), start, mss=100)
-    hello = synth.tls_client_hello(name, seed=port)
+    hello = synthmessages.tls_client_hello(name, seed=port)
     frames = conversation.open() + conversation.send(True, hello)
-    frames += conversation.send(False, synth.tls_server_hello(hello, seed=port))
-    frames += conversation.send(True, synth.tls_application_data(900, seed=port))
+    frames += conversation.send(False, synthmessages.tls_server_hello(hello, seed=port))
+    frames += conversation.send(
+        True, synthmessages.tls_application_data(900, seed=port)
+    )
     return frames + conversation.close()
 
 
@@ -95,9 +97,11 @@ def _http(port: int, server_port: int, host: str, start: float) -> list[TimedFra
     body = b'{"events":[' + b",".join(b'{"n":%d}' % n for n in range(600)) + b"]}"
     frames = conversation.open()
     for method, path, payload in (("POST", "/v1/events", body), ("GET", "/v1/ok", b"")):
-        request = synth.http_request(method, host, path, json_type, payload)
+        request = synthmessages.http_request(method, host, path, json_type, payload)
         frames += conversation.send(True, request)
-        frames += conversation.send(False, synth.http_response(200, json_type, b"{}"))
+        frames += conversation.send(
+            False, synthmessages.http_response(200, json_type, b"{}")
+        )
     return frames + conversation.close()
 
 
