@@ -1,4 +1,4 @@
-"""Payload bytes for the protocols :mod:`toyaudit.synth` does not build.
+"""Payload bytes for the protocols :mod:`toyaudit.synthmessages` does not build.
 
 MQTT 3.1.1 control packets (OASIS standard, section 3), RTP voice packets
 (RFC 3550 section 5.1, G.711 payload type 0 of RFC 3551), SSDP discovery

@@ -33,8 +33,8 @@ its lines are JSON too, and before ``ble.jsonl`` is considered).
 
 User-visible limits: see :mod:`~toyaudit.ingest.bluetooth` and
 the module docstrings of :mod:`~toyaudit.ingest.pcapfile`,
-:mod:`~toyaudit.ingest.decode`, :mod:`~toyaudit.ingest.tcp`,
-:mod:`~toyaudit.ingest.http`, :mod:`~toyaudit.ingest.tls`,
+:mod:`~toyaudit.ingest.pcapng`, :mod:`~toyaudit.ingest.decode`,
+:mod:`~toyaudit.ingest.tcp`, :mod:`~toyaudit.ingest.http`, :mod:`~toyaudit.ingest.tls`,
 :mod:`~toyaudit.ingest.dns`, :mod:`~toyaudit.ingest.flows` and
 :mod:`~toyaudit.ingest.har` for the limits of each reader.
 """
