@@ -39,12 +39,11 @@ def _hello_record() -> bytes:
     return bytes(TLS(msg=[hello]))
 
 
-def test_tls_extract_reads_fields_scapy_wrote() -> None:
+def test_tls_parse_client_hello_reads_fields_scapy_wrote() -> None:
     record = _hello_record()
 
-    state, used, hello = tls.extract_client_hello(record + b"\x17\x03\x03")
+    hello = tls.parse_client_hello(record[9:])  # after record and message headers
 
-    assert (state, used) == (tls.DONE, len(record))
     assert hello == tls.ClientHello(
         legacy_version=0x0303,
         cipher_suites=(0x1301, 0xC02F),
@@ -55,44 +54,17 @@ def test_tls_extract_reads_fields_scapy_wrote() -> None:
     )
 
 
-def test_tls_extract_gathers_hello_spanning_two_records() -> None:
-    record = _hello_record()
-    handshake = record[5:]
-    split = (
-        b"\x16\x03\x01"
-        + (20).to_bytes(2, "big")
-        + handshake[:20]
-        + b"\x16\x03\x01"
-        + (len(handshake) - 20).to_bytes(2, "big")
-        + handshake[20:]
-    )
-
-    assert tls.extract_client_hello(split[:30])[0] == tls.MORE
-    state, used, hello = tls.extract_client_hello(split)
-
-    assert state == tls.DONE and used == len(split)
-    assert hello is not None and hello.sni == "cloud.toy.example"
-
-
-def test_tls_extract_refuses_other_records() -> None:
-    assert tls.extract_client_hello(b"\x17\x03\x03\x00\x02ab")[0] == tls.INVALID
-    assert tls.looks_like_client_hello(b"GET / ") is False
-
-
 @settings(max_examples=400, deadline=None)
 @given(data=st.data())
-def test_tls_parsers_survive_mutated_hellos(data: st.DataObject) -> None:
+def test_tls_parse_survives_mutated_hellos(data: st.DataObject) -> None:
     record = bytearray(_hello_record())
     for _ in range(data.draw(st.integers(0, 6))):
         position = data.draw(st.integers(0, len(record) - 1))
         record[position] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(0, len(record)))
 
-    state, used, hello = tls.extract_client_hello(bytes(record[:cut]))
     parsed = tls.parse_client_hello(bytes(record[9:cut]))
 
-    assert state in (tls.MORE, tls.DONE, tls.INVALID) and 0 <= used <= cut
-    assert (hello is not None) == (state == tls.DONE)
     assert parsed is None or isinstance(parsed.sni, str | None)
 
 

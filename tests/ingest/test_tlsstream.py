@@ -346,3 +346,49 @@ def test_tlsstream_survives_mutated_server_flights(data: st.DataObject) -> None:
     assert len(sink.server_hellos) <= 1
     for _hello, chain, _frames in sink.server_hellos:
         assert sum(len(der) for der in chain) <= len(flight)
+
+
+def _client_hello_message(server_name: bytes) -> bytes:
+    """A ClientHello handshake message offering two suites and naming a server."""
+    names = _vector(2, b"\x00" + _vector(2, server_name))  # RFC 6066 §3
+    extension = struct.pack("!H", 0) + _vector(2, names)
+    body = (
+        b"\x03\x03"
+        + b"c" * 32
+        + _vector(1, b"")
+        + _vector(2, struct.pack("!HH", 0x1301, 0xC02F))
+        + _vector(1, b"\x00")
+        + _vector(2, extension)
+    )
+    return _handshake(1, body)
+
+
+def test_tlsstream_gathers_client_hello_split_across_records() -> None:
+    message = _client_hello_message(b"Cloud.Toy.Example.")
+    sink = FakeSink()
+    reader = TlsReader(sink, from_client=True)
+    buffer = StreamBuffer()
+
+    buffer.append(_record(22, message[:20]), 1)
+    reader.feed(buffer)
+    waiting = list(sink.client_hellos)
+    buffer.append(_record(22, message[20:]), 2)
+    reader.feed(buffer)
+
+    assert waiting == []
+    (hello,) = sink.client_hellos
+    assert hello.sni == "cloud.toy.example"
+    assert hello.cipher_suites == (0x1301, 0xC02F)
+
+
+def test_tlsstream_reads_no_client_hello_after_other_bytes() -> None:
+    hello = _record(22, _client_hello_message(b"a.example"))
+    not_a_record = b"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"
+    application_data = _record(23, b"ab")
+
+    for stream in (not_a_record + hello, application_data + hello):
+        sink = FakeSink()
+        reader = TlsReader(sink, from_client=True)
+        _feed(reader, stream)
+
+        assert sink.client_hellos == [] and not reader.alive

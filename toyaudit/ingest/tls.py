@@ -5,12 +5,12 @@ The ClientHello and ServerHello travel in clear before encryption starts
 the server's Certificate message (RFC 5246 §7.4.2). They may span several
 TLS records and several TCP segments; :mod:`toyaudit.ingest.tlsstream`
 gathers the handshake messages from the records, and the functions here
-read their fields. :func:`extract_client_hello` gathers and reads a
-ClientHello from the start of a stream in one call.
+read their fields.
 
 User-visible limits: only the first ClientHello of a connection is read (a
-HelloRetryRequest's second ClientHello is not); a ClientHello larger than
-64 KiB is not read; QUIC (TLS over UDP) is not read.
+HelloRetryRequest's second ClientHello is not); QUIC (TLS over UDP) is not
+read. How much handshake is gathered per direction is bounded by
+:data:`toyaudit.ingest.tlsstream.MAX_HANDSHAKE`.
 """
 
 from __future__ import annotations
@@ -22,25 +22,10 @@ from toyaudit.ingest.wire import Cursor, MalformedPayloadError
 
 logger = logging.getLogger(__name__)
 
-MORE = 0
-"""Result state: the stream does not hold the whole ClientHello yet."""
-DONE = 1
-"""Result state: a ClientHello was found and read."""
-INVALID = 2
-"""Result state: the stream does not start with a readable ClientHello."""
-
-MAX_HELLO_LENGTH = 1 << 16
-"""Largest ClientHello handshake message read, in bytes."""
-
-_HANDSHAKE_RECORD = 22
-_CLIENT_HELLO = 1
-_MAX_RECORD_LENGTH = (1 << 14) + 2048  # RFC 5246 §6.2.3, the ciphertext bound
 _EXTENSION_SERVER_NAME = 0
 _EXTENSION_ALPN = 16
 _EXTENSION_SUPPORTED_VERSIONS = 43
 _HOST_NAME = 0
-
-
 _EXTENSION_SIGNATURE_ALGORITHMS = 13
 _MAX_CERTIFICATES = 16
 _HELLO_RETRY_RANDOM = bytes.fromhex(
@@ -72,53 +57,6 @@ class ServerHello(NamedTuple):
     alpn: str | None
     retry: bool
     """True for a HelloRetryRequest, which asks for a second ClientHello."""
-
-
-def looks_like_client_hello(stream_start: bytes | bytearray) -> bool | None:
-    """Whether a stream starts like a TLS handshake record with a ClientHello.
-
-    None when fewer than 6 bytes are available to decide.
-    """
-    if len(stream_start) < 6:
-        if stream_start[:1] not in (b"", b"\x16"):
-            return False
-        return None
-    return (
-        stream_start[0] == _HANDSHAKE_RECORD
-        and stream_start[1] == 3
-        and stream_start[5] == _CLIENT_HELLO
-    )
-
-
-def extract_client_hello(
-    stream_start: bytes | bytearray,
-) -> tuple[int, int, ClientHello | None]:
-    """Gather and parse the ClientHello from the records at the stream start.
-
-    Returns ``(state, bytes used, hello)``: state is :data:`MORE`, :data:`DONE`
-    or :data:`INVALID`; bytes used counts the records that carried the hello.
-    """
-    handshake = bytearray()
-    position = 0
-    while len(stream_start) >= position + 5:
-        content_type, major = stream_start[position], stream_start[position + 1]
-        length = int.from_bytes(stream_start[position + 3 : position + 5], "big")
-        if content_type != _HANDSHAKE_RECORD or major != 3:
-            return INVALID, position, None
-        if length == 0 or length > _MAX_RECORD_LENGTH:
-            return INVALID, position, None
-        if len(stream_start) < position + 5 + length:
-            return MORE, 0, None
-        handshake += stream_start[position + 5 : position + 5 + length]
-        position += 5 + length
-        if len(handshake) >= 4:
-            needed = 4 + int.from_bytes(handshake[1:4], "big")
-            if handshake[0] != _CLIENT_HELLO or needed > MAX_HELLO_LENGTH:
-                return INVALID, position, None
-            if len(handshake) >= needed:
-                hello = parse_client_hello(bytes(handshake[4:needed]))
-                return (DONE if hello else INVALID), position, hello
-    return MORE, 0, None
 
 
 def parse_client_hello(body: bytes) -> ClientHello | None:
