@@ -225,3 +225,23 @@ def test_direction_drops_what_follows_once_its_reader_is_done() -> None:
     assert isinstance(client_hello, TlsClientHello)
     assert client_hello.cipher_suites == (0x1301,)
     assert client_hello.evidence.packets == (1,)
+
+
+def test_direction_keeps_nothing_it_is_given_after_dropping_or_closing() -> None:
+    reassembler, _, direction = _client()
+    hello = bytes(TLS(msg=[TLSClientHello(ciphers=[0x1301])]))
+    direction.segment(FIRST, hello, 1, 0, None)
+    assert direction.state == DROP
+    after_hello = FIRST + len(hello)
+
+    # Called directly, not through Connection.segment, which checks first.
+    direction.segment(after_hello + 100, b"\x17\x03\x03\x00\x01x", 2, 0, None)
+    direction.segment(after_hello, b"\x17\x03\x03\x00\x01y", 3, 0, None)
+    assert direction.pending == {} and direction.pending_bytes == 0
+    assert direction.buffer.data == bytearray()
+    assert direction.next_offset == len(hello) and reassembler.holes == 0
+
+    direction.finish()
+    assert direction.state == CLOSED
+    direction.segment(after_hello, b"late", 4, 1, None)
+    assert direction.next_offset == len(hello) and direction.pending == {}

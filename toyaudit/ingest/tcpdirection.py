@@ -88,7 +88,13 @@ class Direction:
     def segment(
         self, sequence: int, payload: bytes, frame: int, fin: int, time: float | None
     ) -> None:
-        """Take one segment's payload; ``fin`` is nonzero when it ends the stream."""
+        """Take one segment's payload; ``fin`` is nonzero when it ends the stream.
+
+        A direction that is dropping or closed ignores it: nothing more is
+        read there, so nothing is kept.
+        """
+        if self.state >= DROP:
+            return
         if self.next_seq is None:
             self.next_seq = sequence
         delta = ((sequence - self.next_seq + HALF) & MASK) - HALF
