@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -79,31 +80,41 @@ def test_pcapfile_refuses_garbage() -> None:
         read_content(b"\xd4\xc3\xb2\xa1\x02\x00")
 
 
-def test_pcapfile_reports_progress_to_the_end() -> None:
-    content = (
+def _pcap_sample(tmp_path: Path) -> bytes:
+    path = tmp_path / "sample.pcap"
+    wrpcap(str(path), PACKETS[:3])
+    return path.read_bytes()
+
+
+def _pcapng_sample(_tmp_path: Path) -> bytes:
+    return (
         section_block("<")
         + interface_block("<", 1)
         + enhanced_block("<", 0, 0, b"x" * 100)
     )
+
+
+@pytest.mark.parametrize("sample", [_pcap_sample, _pcapng_sample])
+def test_pcapfile_reports_progress_to_the_end(
+    tmp_path: Path, sample: Callable[[Path], bytes]
+) -> None:
+    content = sample(tmp_path)
     calls: list[tuple[str, int, int]] = []
 
-    list(
+    frames = list(
         read_frames(
             io.BytesIO(content),
-            "t.pcapng",
+            "t.capture",
             Coverage(),
             len(content),
             lambda *call: calls.append(call),
         )
     )
 
-    assert calls[-1] == ("t.pcapng", len(content), len(content))
-
-
-def _pcap_sample(tmp_path: Path) -> bytes:
-    path = tmp_path / "sample.pcap"
-    wrpcap(str(path), PACKETS[:3])
-    return path.read_bytes()
+    assert frames
+    assert calls[-1] == ("t.capture", len(content), len(content))
+    done = [call[1] for call in calls]
+    assert done == sorted(done) and all(0 <= value <= len(content) for value in done)
 
 
 @settings(max_examples=300, deadline=None)
