@@ -43,7 +43,7 @@ _SIGNATURE_ALGORITHMS = (0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0601)
 _SUPPORTED_GROUPS = (_X25519, 0x0017, 0x0018)
 
 
-def _dns_name(name: str) -> bytes:
+def dns_name(name: str) -> bytes:
     """Encode a domain name as DNS labels (RFC 1035 section 3.1)."""
     encoded = b""
     for label in name.strip(".").split("."):
@@ -57,7 +57,7 @@ def _dns_name(name: str) -> bytes:
 def dns_query(transaction_id: int, name: str) -> bytes:
     """Build a recursive DNS query for the A record of ``name``."""
     header = struct.pack("!HHHHHH", transaction_id, 0x0100, 1, 0, 0, 0)
-    return header + _dns_name(name) + struct.pack("!HH", _DNS_TYPE_A, _DNS_CLASS_IN)
+    return header + dns_name(name) + struct.pack("!HH", _DNS_TYPE_A, _DNS_CLASS_IN)
 
 
 def dns_response(
@@ -65,7 +65,7 @@ def dns_response(
 ) -> bytes:
     """Build the answer to :func:`dns_query`: one A record per address."""
     header = struct.pack("!HHHHHH", transaction_id, 0x8180, 1, len(addresses), 0, 0)
-    question = _dns_name(name) + struct.pack("!HH", _DNS_TYPE_A, _DNS_CLASS_IN)
+    question = dns_name(name) + struct.pack("!HH", _DNS_TYPE_A, _DNS_CLASS_IN)
     answers = b""
     for address in addresses:
         # 0xC00C points back at the name in the question (RFC 1035 section 4.1.4).

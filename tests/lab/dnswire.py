@@ -36,17 +36,6 @@ class DnsQuestion:
     """Offset of the first byte after the question section."""
 
 
-def encode_name(name: str) -> bytes:
-    """A domain name as length-prefixed labels (RFC 1035 §3.1)."""
-    encoded = b""
-    for label in name.rstrip(".").split("."):
-        raw = label.encode("ascii")
-        if not 0 < len(raw) < 64:
-            raise ValueError(f"DNS label {label!r} must be 1 to 63 bytes")
-        encoded += bytes([len(raw)]) + raw
-    return encoded + b"\x00"
-
-
 def read_name(packet: bytes, offset: int) -> tuple[str, int]:
     """The name at ``offset`` (following pointers, §4.1.4) and the offset after it."""
     labels: list[str] = []
@@ -64,12 +53,6 @@ def read_name(packet: bytes, offset: int) -> tuple[str, int]:
             end = offset + 2
         offset = ((length & 0x3F) << 8) | packet[offset + 1]
     raise ValueError("DNS name has a compression pointer loop")
-
-
-def encode_query(ident: int, name: str) -> bytes:
-    """An A query for ``name`` with recursion desired."""
-    header = HEADER.pack(ident, FLAG_RECURSION_DESIRED, 1, 0, 0, 0)
-    return header + encode_name(name) + struct.pack("!HH", TYPE_A, CLASS_IN)
 
 
 def decode_question(packet: bytes) -> DnsQuestion:

@@ -19,6 +19,7 @@ from tests.lab import Lab, LabError, dnswire, host
 from tests.lab.lab import MQTT_CREDENTIALS
 from tests.lab.toy import STEP_NAMES
 from toyaudit.demo_scenario import PERSONA
+from toyaudit.synthmessages import dns_query
 
 CHILD, TOY = PERSONA["child"], PERSONA["toy"]
 
@@ -88,7 +89,7 @@ def _ask(server: str, name: str) -> tuple[int, list[str]]:
     """One A query from the host to the lab's DNS server."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as resolver:
         resolver.settimeout(3)
-        resolver.sendto(dnswire.encode_query(4242, name), (server, 53))
+        resolver.sendto(dns_query(4242, name), (server, 53))
         return dnswire.decode_answer(resolver.recv(4096), 4242)
 
 

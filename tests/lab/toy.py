@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.lab import dnswire, mqttwire
+from toyaudit.synthmessages import dns_query
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class Toy:
             for attempt in range(DNS_TRIES):
                 ident = secrets.randbelow(65536)
                 resolver.settimeout(self.timeout())
-                resolver.send(dnswire.encode_query(ident, name))
+                resolver.send(dns_query(ident, name))
                 try:
                     response = resolver.recv(4096)
                 except TimeoutError:
