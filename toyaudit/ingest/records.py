@@ -12,102 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-# Coverage lives beside the records it has always been imported with.
+# Bluetooth records, the evidence reference and coverage live in their own
+# modules; they are imported from here with the records they always came with.
+from toyaudit.ingest.blerecords import BleAddressType as BleAddressType
+from toyaudit.ingest.blerecords import BleAdvertisement as BleAdvertisement
+from toyaudit.ingest.blerecords import BleEncryption as BleEncryption
+from toyaudit.ingest.blerecords import BlePairing as BlePairing
+from toyaudit.ingest.blerecords import GattOperation as GattOperation
+from toyaudit.ingest.blerecords import PairingMethod as PairingMethod
 from toyaudit.ingest.coverage import Coverage as Coverage
-
-
-class Transport(StrEnum):
-    """How an observation travelled on the wire."""
-
-    PLAINTEXT = "plaintext"
-    """Readable by anyone on the path (HTTP, plain DNS)."""
-    TLS = "tls"
-    """Inside TLS; toyaudit saw it only because the session decrypted it."""
-    BLUETOOTH = "bluetooth"
-    """Over a Bluetooth LE link without encryption: anyone in radio range reads it."""
-    BLUETOOTH_ENCRYPTED = "bluetooth-encrypted"
-    """Over an encrypted Bluetooth LE link."""
-
-    @property
-    def readable_on_path(self) -> bool:
-        """Whether anyone on the network path or in radio range can read it."""
-        return self in (Transport.PLAINTEXT, Transport.BLUETOOTH)
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """Where in the session an observation came from.
-
-    ``file`` is relative to the session folder. ``packets`` are 1-based frame
-    numbers, the numbers Wireshark and tshark show, of every packet that carried
-    part of the observation. ``flow_id`` is the mitmproxy flow id for flow files.
-    ``time`` places the observation in the session's phases.
-    """
-
-    file: str
-    """Evidence file name, relative to the session folder."""
-    packets: tuple[int, ...] = ()
-    """1-based frame numbers of the packets that carried the observation."""
-    flow_id: str | None = None
-    """mitmproxy flow id (or HAR entry number) when from a flow or HAR file."""
-    time: float | None = None
-    """When the observation was sent, in seconds since the Unix epoch, if known.
-
-    In a pcap, pcapng or btsnoop file, the capture time of the packet that
-    carried its first byte (a request paired with its response keeps the
-    request's); in a flow or HAR file, when the request started."""
-    dns_name: DnsName | None = None
-    """The name the client had looked up for the server's address, when the
-    observation names no host itself (MQTT, raw TCP or UDP, TLS without SNI),
-    and the DNS answer that gave it; None otherwise (:mod:`.names`)."""
-
-    def describe(self) -> str:
-        """Render the reference the way a person would look it up."""
-        if self.flow_id is not None:
-            place = f"{self.file} flow {self.flow_id}"
-        elif not self.packets:
-            place = self.file
-        else:
-            place = f"{self.file} {_describe_frames(self.packets)}"
-        if self.dns_name is None:
-            return place
-        return f"{place}, server {self.dns_name.describe(self.file)}"
-
-
-@dataclass(frozen=True, slots=True)
-class DnsName:
-    """The host name a client had looked up for a server address, and where.
-
-    Traffic that carries no host name of its own (MQTT, raw TCP or UDP, TLS
-    without SNI) goes to an address; the DNS answer the client received for
-    that address before the traffic says which name it meant.
-    """
-
-    name: str
-    """The name the client asked for, lower-cased, without the trailing dot
-    (CNAME chains are followed back to it)."""
-    address: str
-    """The server address the answer gave and the traffic went to."""
-    answer: Evidence
-    """Where the DNS answer is: file and frame."""
-
-    def describe(self, file: str) -> str:
-        """``name (address, from the DNS answer in frame N)``, naming the
-        answer's file when it is not ``file``."""
-        answer = self.answer
-        if answer.file == file and answer.packets:
-            where = _describe_frames(answer.packets)
-        else:
-            where = answer.describe()
-        return f"{self.name} ({self.address}, from the DNS answer in {where})"
-
-
-def _describe_frames(packets: tuple[int, ...]) -> str:
-    if len(packets) == 1:
-        return f"frame {packets[0]}"
-    if len(packets) <= 4:
-        return "frames " + ", ".join(str(number) for number in packets)
-    return f"frames {packets[0]}-{packets[-1]} ({len(packets)} packets)"
+from toyaudit.ingest.evidence import DnsName as DnsName
+from toyaudit.ingest.evidence import Evidence as Evidence
+from toyaudit.ingest.evidence import Transport as Transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,87 +218,6 @@ class RawPayload:
     media_type: str | None = None
     """What the magic bytes say, e.g. ``audio/ogg``, for media and compressed."""
     transport: Transport = Transport.PLAINTEXT
-
-
-class BleAddressType(StrEnum):
-    """Kinds of Bluetooth LE device address (Core spec Vol 6 Part B 1.3)."""
-
-    PUBLIC = "public"
-    RANDOM_STATIC = "random static"
-    RESOLVABLE_PRIVATE = "resolvable private"
-    NON_RESOLVABLE_PRIVATE = "non-resolvable private"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class BleAdvertisement:
-    """A Bluetooth LE advertisement (or scan response) broadcast by a device."""
-
-    evidence: Evidence
-    address: str
-    """Advertiser address, upper-case colon form."""
-    address_type: BleAddressType
-    name: str | None = None
-    manufacturer_data: tuple[tuple[int, bytes], ...] = ()
-    """(company identifier, data) pairs."""
-    service_data: tuple[tuple[str, bytes], ...] = ()
-    """(service UUID, data) pairs."""
-    service_uuids: tuple[str, ...] = ()
-    """Service UUIDs, 128-bit lower-case string form."""
-    connectable: bool | None = None
-    rssi: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class GattOperation:
-    """One ATT operation on a characteristic: a read, write or notification."""
-
-    evidence: Evidence
-    device: str
-    """Address of the peripheral (the toy), or a connection label if unknown."""
-    operation: str
-    """``read``, ``write``, ``write-command``, ``notify``, ``indicate`` or ``error``."""
-    handle: int
-    from_central: bool
-    """True when the phone (central) sent it, False when the toy did."""
-    uuid: str | None = None
-    """Characteristic UUID, when the capture showed the discovery that maps it."""
-    value: bytes = b""
-    error_code: int | None = None
-    """ATT error code for ``error`` (0x05 authentication, 0x0F encryption...)."""
-    encrypted_link: bool = False
-    """True when the link was encrypted at the time."""
-
-
-class PairingMethod(StrEnum):
-    """How two BLE devices authenticated when they paired."""
-
-    JUST_WORKS = "just works"
-    PASSKEY = "passkey entry"
-    NUMERIC_COMPARISON = "numeric comparison"
-    OUT_OF_BAND = "out of band"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class BlePairing:
-    """An SMP pairing exchange between the phone and the toy."""
-
-    evidence: Evidence
-    device: str
-    method: PairingMethod
-    secure_connections: bool
-    """True for LE Secure Connections, False for LE legacy pairing."""
-    mitm_protection: bool
-    bonding: bool
-
-
-@dataclass(frozen=True, slots=True)
-class BleEncryption:
-    """The start of link-layer encryption on a BLE connection."""
-
-    evidence: Evidence
-    device: str
 
 
 class InterceptionVerdict(StrEnum):
