@@ -273,3 +273,25 @@ def test_decrypted_every_shard_reads_the_key_log(tmp_path: Path) -> None:
 
     owner = conversation_shard(TOY.packed_ip, 49800, CLOUD.packed_ip, 443, 3)
     assert requests == [(owner, Transport.TLS)]
+
+
+def test_decrypted_tls_inside_a_proxy_connect_tunnel(tmp_path: Path) -> None:
+    connect = b"CONNECT voice.toy.test:443 HTTP/1.1\r\nHost: voice.toy.test:443\r\n\r\n"
+    established = b"HTTP/1.1 200 Connection established\r\n\r\n"
+    wire = [
+        (True, connect),
+        (False, established),
+        *_tls_wire(tmp_path, ssl.TLSVersion.TLSv1_3),
+    ]
+    capture = _write_pcap(tmp_path, wire)
+
+    observations, coverage = _read(capture)
+
+    requests = [item for item in observations if isinstance(item, HttpRequest)]
+    assert [(item.method, item.transport) for item in requests] == [
+        ("CONNECT", Transport.PLAINTEXT),
+        ("POST", Transport.TLS),
+    ]
+    assert b"Quill Tester" in requests[1].body
+    assert requests[1].response is not None and requests[1].response.status == 200
+    assert coverage.problems == [] and coverage.notes == []

@@ -5,8 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from toyaudit.ingest.records import Endpoint, HttpRequest, TlsClientHello
+from toyaudit.ingest.records import (
+    Endpoint,
+    HttpRequest,
+    TlsClientHello,
+    TlsServerHello,
+)
 from toyaudit.ingest.tcp import ACK, FIN, SYN, Connection, Reassembler
+from toyaudit.synthmessages import (
+    tls_application_data,
+    tls_client_hello,
+    tls_server_hello,
+)
 
 REQUEST = (
     b"POST /upload?child=1 HTTP/1.1\r\nHost: Api.Toy.Example:8080\r\n"
@@ -228,3 +238,120 @@ def test_reassembler_keeps_only_a_marker_for_ended_connections() -> None:
     assert not any(
         isinstance(kept, Connection) for kept in reassembler.connections.values()
     )
+
+
+PROXY = ("10.0.0.1", 3128)
+
+
+def _connect(host: str, extra: bytes = b"") -> bytes:
+    return f"CONNECT {host} HTTP/1.1\r\nHost: {host}\r\n".encode() + extra + b"\r\n"
+
+
+ESTABLISHED = b"HTTP/1.1 200 Connection established\r\n\r\n"
+
+
+def _tunnel_observations(
+    observations: list[Any],
+) -> tuple[list[HttpRequest], list[TlsClientHello], list[TlsServerHello]]:
+    return (
+        _requests(observations),
+        [item for item in observations if isinstance(item, TlsClientHello)],
+        [item for item in observations if isinstance(item, TlsServerHello)],
+    )
+
+
+def test_reassembly_reads_tls_inside_a_connect_tunnel(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    hello = tls_client_hello("api.toy.example")
+    conversation = talk(server=PROXY)
+    conversation.handshake()
+    conversation.send(_connect("api.toy.example:443"))
+    conversation.send(ESTABLISHED, from_client=False)
+    conversation.send(hello)
+    conversation.send(tls_server_hello(hello) + tls_application_data(40), False)
+    conversation.send(tls_application_data(80, seed=1))
+    conversation.close()
+
+    observations, coverage = read_capture(conversation.packets)
+
+    (connect,), (client_hello,), (server_hello,) = _tunnel_observations(observations)
+    assert connect.method == "CONNECT" and connect.host == "api.toy.example"
+    assert connect.response is not None and connect.response.status == 200
+    assert connect.evidence.packets == (4, 5)
+    assert client_hello.sni == "api.toy.example"
+    assert client_hello.server == Endpoint(*PROXY)
+    assert client_hello.evidence.packets == (6,)
+    assert server_hello.version == 0x0304 and server_hello.evidence.packets == (7,)
+    assert coverage.problems == []
+
+
+def test_reassembly_reads_a_hello_sent_before_the_proxy_answered(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    hello = tls_client_hello("cdn.toy.example")
+    conversation = talk(server=PROXY)
+    conversation.handshake()
+    conversation.send(_connect("cdn.toy.example:443") + hello[:100])
+    conversation.send(hello[100:])
+    conversation.send(ESTABLISHED + tls_server_hello(hello), from_client=False)
+    conversation.close()
+
+    observations, _ = read_capture(conversation.packets)
+
+    (connect,), (client_hello,), (server_hello,) = _tunnel_observations(observations)
+    assert connect.response is not None and connect.response.status == 200
+    assert client_hello.sni == "cdn.toy.example"
+    assert client_hello.evidence.packets == (4, 5)
+    assert server_hello.evidence.packets == (6,)
+
+
+def test_reassembly_reads_on_as_http_after_a_refused_connect(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    refusal = (
+        b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+        b'Proxy-Authenticate: Basic realm="proxy"\r\nContent-Length: 6\r\n\r\ndenied'
+    )
+    hello = tls_client_hello("api.toy.example")
+    conversation = talk(server=PROXY)
+    conversation.handshake()
+    conversation.send(_connect("api.toy.example:443"))
+    conversation.send(refusal, from_client=False)
+    conversation.send(
+        _connect("api.toy.example:443", b"Proxy-Authorization: Basic dG95OnRveQ==\r\n")
+    )
+    conversation.send(ESTABLISHED, from_client=False)
+    conversation.send(hello)
+    conversation.close()
+
+    observations, _ = read_capture(conversation.packets)
+
+    requests, (client_hello,), _ = _tunnel_observations(observations)
+    statuses = [request.response.status for request in requests if request.response]
+    assert [request.method for request in requests] == ["CONNECT", "CONNECT"]
+    assert statuses == [407, 200]
+    assert requests[0].response is not None
+    assert requests[0].response.body == b"denied"
+    assert client_hello.sni == "api.toy.example"
+
+
+def test_reassembly_reads_plain_http_through_a_tunnel(
+    read_capture: Any, talk: Callable[..., Any]
+) -> None:
+    conversation = talk(server=PROXY)
+    conversation.handshake()
+    conversation.send(_connect("api.toy.example:80"))
+    conversation.send(ESTABLISHED, from_client=False)
+    conversation.send(REQUEST)
+    conversation.send(RESPONSE, from_client=False)
+    conversation.close()
+
+    observations, _ = read_capture(conversation.packets)
+
+    connect, upload = _requests(observations)
+    assert connect.method == "CONNECT"
+    assert upload.method == "POST" and upload.host == "api.toy.example"
+    assert upload.body == b"abcdefghijklmnopqrstuvwxyz"
+    assert upload.response is not None and upload.response.status == 201
+    assert upload.evidence.packets == (6, 7)

@@ -4,9 +4,10 @@ tshark is the reference dissector: on the same file, our readers must count
 the same packets and find the same TLS server names, DNS questions and HTTP
 hosts. The capture is written with :mod:`toyaudit.synth` in the test: DNS and
 mDNS lookups, a TLS ClientHello cut across several segments, kept-alive HTTP
-on ports 80 and 8080 with bodies longer than one segment, all interleaved by
-timestamp. tshark must be installed (``apt-get install tshark``); without it
-these tests fail rather than skip, so a CI run cannot pass them silently.
+on ports 80 and 8080 with bodies longer than one segment, TLS through a
+proxy's CONNECT tunnel, all interleaved by timestamp. tshark must be installed
+(``apt-get install tshark``); without it these tests fail rather than skip, so
+a CI run cannot pass them silently.
 """
 
 from __future__ import annotations
@@ -89,6 +90,18 @@ def _tls(client: synth.Host, port: int, name: str, start: float) -> list[TimedFr
     return frames + conversation.close()
 
 
+def _proxied_tls(port: int, name: str, start: float) -> list[TimedFrame]:
+    """A TLS connection to ``name`` through a CONNECT tunnel of the gateway's proxy."""
+    conversation = TcpConversation((TOY, port), (GATEWAY, 3128), start)
+    hello = synthmessages.tls_client_hello(name, seed=port)
+    connect = f"CONNECT {name}:443 HTTP/1.1\r\nHost: {name}:443\r\n\r\n"
+    frames = conversation.open() + conversation.send(True, connect.encode())
+    frames += conversation.send(False, b"HTTP/1.1 200 Connection established\r\n\r\n")
+    frames += conversation.send(True, hello)
+    frames += conversation.send(False, synthmessages.tls_server_hello(hello, seed=port))
+    return frames + conversation.close()
+
+
 def _http(port: int, server_port: int, host: str, start: float) -> list[TimedFrame]:
     """Two kept-alive exchanges; the first request body spans several segments."""
     name = host.lower().partition(":")[0]
@@ -107,12 +120,13 @@ def _http(port: int, server_port: int, host: str, start: float) -> list[TimedFra
 
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A pcap of interleaved DNS, mDNS, TLS and HTTP conversations."""
+    """A pcap of interleaved DNS, mDNS, TLS (direct and tunnelled) and HTTP."""
     frames = _lookups()
     frames += _tls(TOY, 50001, "api.toy.example", START + 1.0)
     frames += _tls(PHONE, 50002, "app-measurement.com", START + 1.004)
     frames += _http(50003, 80, "api.toy.example", START + 1.002)
     frames += _http(50004, 8080, "Cdn.Toy.Example:8080", START + 1.006)
+    frames += _proxied_tls(50005, "cdn.toy.example", START + 1.008)
     path = tmp_path_factory.mktemp("crosscheck") / "traffic.pcap"
     with path.open("wb") as stream:
         synth.PcapWriter(stream).write_frames(sorted(frames))
@@ -163,7 +177,7 @@ def test_read_evidence_finds_the_server_names_tshark_finds(
     )
     hellos = [item for item in ours[0] if isinstance(item, TlsClientHello)]
 
-    assert len(rows) == 2, "tshark should see both ClientHellos"
+    assert len(rows) == 3, "tshark should see every ClientHello, one in a tunnel"
     assert sorted(hello.sni or "" for hello in hellos) == sorted(
         name.lower() for _frame, name in rows
     )
@@ -192,7 +206,7 @@ def test_read_evidence_finds_the_http_hosts_tshark_finds(
     rows = _fields(tshark, capture, "http.request", ["frame.number", "http.host"])
     requests = [item for item in ours[0] if isinstance(item, HttpRequest)]
 
-    assert len(rows) == 4, "tshark should see both requests of both connections"
+    assert len(rows) == 5, "tshark should see every request, and the CONNECT"
     assert Counter(request.host for request in requests) == Counter(
         host.lower().partition(":")[0] for _frame, host in rows
     )

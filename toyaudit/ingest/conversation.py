@@ -4,9 +4,10 @@ Every reader of a connection (HTTP, TLS, DNS, MQTT, WebSocket, raw payload)
 reports to the connection's :class:`Conversation`, which knows the two
 endpoints and the capture file, pairs HTTP requests with their responses,
 computes the JA4 fingerprint of a ClientHello, and appends finished
-observations to the reassembler's ``ready`` list. It also handles the one
-protocol change inside a connection that toyaudit follows: an HTTP upgrade
-to WebSocket.
+observations to the reassembler's ``ready`` list. It also handles the
+protocol changes inside a connection that toyaudit follows: an HTTP upgrade
+to WebSocket, and a CONNECT tunnel through a proxy, read on as whatever it
+carries (usually TLS to the host it names).
 
 Each observation's evidence names the frames that carried it and is timed by
 the capture time of the frame that carried its first byte; a request paired
@@ -134,6 +135,12 @@ class Conversation:
             return
         request = self.requests.popleft()
         self._pair(request, response, frames)
+        if request.method.upper() == "CONNECT":
+            if 200 <= response.status < 300:
+                self.connection.open_tunnel()
+            else:
+                self.connection.resume_requests()
+            return
         if http.header_value(request.headers, "upgrade") is None:
             return
         upgrade = http.header_value(request.headers, "upgrade") or ""

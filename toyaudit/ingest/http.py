@@ -355,17 +355,19 @@ class RequestReader(_MessageReader):
         method, target, _version = start_line.split(" ", 2)
         self.head = (method, target, headers)
         if method.upper() == "CONNECT":
-            # TODO: read the TLS ClientHello inside a CONNECT tunnel; until then
-            # a toy behind an explicit proxy shows its proxy requests only.
-            self.state = _DEAD
+            # RFC 9110 §9.3.6: a CONNECT has no body; a 2xx answer turns the
+            # connection into a tunnel (read on by the connection, see
+            # Conversation.add_response), any other answer leaves it HTTP.
             self._finish(truncated=False)
             return
         self._frame_body(headers, until_close=False)
 
     def _deliver(self, body: bytes, truncated: bool, frames: list[int]) -> None:
         self.sink.add_request(self.head, body, frames, truncated)
-        if header_value(self.head[2], "upgrade") and self.state != _DEAD:
-            self.state = _UPGRADE  # wait for 101 or another answer
+        if self.state != _DEAD and (
+            self.head[0].upper() == "CONNECT" or header_value(self.head[2], "upgrade")
+        ):
+            self.state = _UPGRADE  # wait for 101 (or 2xx to CONNECT) or another answer
 
 
 class ResponseReader(_MessageReader):
@@ -385,13 +387,19 @@ class ResponseReader(_MessageReader):
         if 100 <= status < 200 and status != 101:
             self.state = _SYNC  # interim response (RFC 9110 §15.2): not the answer
             return
-        if status == 101:
-            self.state = _DEAD  # switching protocols: no more HTTP/1.x here
+        if status == 101 or (200 <= status < 300 and self._answers_connect()):
+            # Switching protocols, or a tunnel opened: no more HTTP/1.x here.
+            self.state = _DEAD
             self._finish(truncated=False)
         elif self.sink.response_method() == "HEAD" or status in (204, 304):
             self._finish(truncated=False)
         else:
             self._frame_body(headers, until_close=True)
+
+    def _answers_connect(self) -> bool:
+        """Whether this response answers a CONNECT request."""
+        method = self.sink.response_method()
+        return method is not None and method.upper() == "CONNECT"
 
     def _deliver(self, body: bytes, truncated: bool, frames: list[int]) -> None:
         self.sink.add_response(self.head, body, frames)

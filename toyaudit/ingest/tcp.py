@@ -189,6 +189,15 @@ class Connection:
             # waits with the bytes sent after the upgrade request.
             direction.switch(reader, deliver=from_client)
 
+    def open_tunnel(self) -> None:
+        """A proxy answered CONNECT: recognise both directions afresh from their
+        next byte on, as the start of the tunnelled stream."""
+        logger.debug("CONNECT tunnel opened")
+        for direction in self.directions:
+            # As for an upgrade, the server's direction is inside its reader's
+            # feed, and its own delivery goes on with the new reader.
+            direction.reopen(deliver=direction.side == self.client_side)
+
     def resume_requests(self) -> None:
         """An upgrade was refused: the client's requests go on as HTTP."""
         reader = self.directions[self.client_side].reader

@@ -183,7 +183,11 @@ class Direction:
             reader = self.reader
             reader.feed(self.buffer)
             if self.reader is not reader:
-                continue  # the protocol changed (an upgrade): read on with the new one
+                # The protocol changed: read on with the new reader (an
+                # upgrade) or recognise the stream afresh (a tunnel).
+                if self.state == CLASSIFY:
+                    self._classify(final=False)
+                continue
             if not reader.alive:
                 self._release(DROP)
             return
@@ -194,6 +198,16 @@ class Direction:
             return
         self.reader = reader
         self.state = PARSE
+        if deliver:
+            self._deliver()
+
+    def reopen(self, deliver: bool) -> None:
+        """Recognise the stream afresh from the next byte on (a tunnel opened)."""
+        if self.state >= DROP:
+            return
+        self.reader = None
+        self.state = CLASSIFY
+        self.mid_stream = False
         if deliver:
             self._deliver()
 
