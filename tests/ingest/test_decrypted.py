@@ -72,6 +72,11 @@ def _tls_wire(folder: Path, version: ssl.TLSVersion) -> list[tuple[bool, bytes]]
     client_context.keylog_filename = str(folder / "capture.keys")
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    if version < ssl.TLSVersion.TLSv1_2:
+        # OpenSSL speaks TLS 1.0 and 1.1 only at security level 0.
+        for context in (client_context, server_context):
+            context.minimum_version = version
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
     bios = [ssl.MemoryBIO() for _ in range(4)]
     client = client_context.wrap_bio(bios[0], bios[1], server_hostname="voice.toy.test")
     server = server_context.wrap_bio(bios[2], bios[3], server_side=True)
@@ -204,7 +209,16 @@ def _read(capture: Path) -> tuple[list[Observation], Coverage]:
     return observations, coverage
 
 
-@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2])
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
+@pytest.mark.parametrize(
+    "version",
+    [
+        ssl.TLSVersion.TLSv1_3,
+        ssl.TLSVersion.TLSv1_2,
+        ssl.TLSVersion.TLSv1_1,
+        ssl.TLSVersion.TLSv1,
+    ],
+)
 def test_decrypted_pcap_with_keylog_reads_https_request(
     tmp_path: Path, version: ssl.TLSVersion
 ) -> None:

@@ -494,6 +494,72 @@ def test_tlsdecrypt_capture_started_after_handshake(options: Options) -> None:
     assert plaintext == {True: b"", False: b""}
 
 
+LEGACY_CIPHERS = [
+    (ssl.TLSVersion.TLSv1, "ECDHE-RSA-AES128-SHA", True, 0xC013),
+    (ssl.TLSVersion.TLSv1, "ECDHE-RSA-AES256-SHA", False, 0xC014),
+    (ssl.TLSVersion.TLSv1, "AES256-SHA", True, 0x0035),
+    (ssl.TLSVersion.TLSv1_1, "ECDHE-RSA-AES128-SHA", True, 0xC013),
+    (ssl.TLSVersion.TLSv1_1, "AES128-SHA", False, 0x002F),
+]
+"""(version, OpenSSL cipher, offer encrypt_then_mac, IANA code) of TLS 1.0/1.1."""
+
+
+LEGACY_WARNING = "ignore:ssl.TLSVersion.TLSv1:DeprecationWarning"
+"""Python warns that it deprecates the versions these tests must speak."""
+
+
+@pytest.mark.filterwarnings(LEGACY_WARNING)
+@pytest.mark.parametrize(("version", "cipher", "offer_etm", "code"), LEGACY_CIPHERS)
+def test_tlsdecrypt_tls10_and_tls11_recover_what_each_side_sent(
+    version: ssl.TLSVersion, cipher: str, offer_etm: bool, code: int
+) -> None:
+    # OpenSSL refuses these versions at its default security level.
+    capture = _session(
+        Options(
+            version=version,
+            tls12_cipher=f"{cipher}:@SECLEVEL=0",
+            encrypt_then_mac=offer_etm,
+        )
+    )
+    assert capture.cipher == cipher
+    assert {record[2] for record in capture.records[1:]} == {version.value}
+
+    decryptor, plaintext = _decrypt(capture.records, capture.keylog)
+
+    assert decryptor.problem is None
+    assert decryptor.version == version.value
+    assert decryptor.cipher_suite is not None and decryptor.cipher_suite.code == code
+    assert decryptor.encrypt_then_mac is offer_etm
+    assert plaintext == capture.sent
+
+
+@pytest.mark.filterwarnings(LEGACY_WARNING)
+def test_tlsdecrypt_tls10_lost_record_stops_at_the_next_and_keeps_the_rest() -> None:
+    capture = _session(
+        Options(
+            version=ssl.TLSVersion.TLSv1,
+            tls12_cipher="AES128-SHA:@SECLEVEL=0",
+            encrypt_then_mac=False,
+        )
+    )
+    # A client record lost from the capture: the next one's IV (the lost
+    # one's last block) and sequence number are gone with it.
+    protected = [
+        index
+        for index, (from_client, content_type, _v, _p) in enumerate(capture.records)
+        if from_client and content_type == 23
+    ]
+    lost = protected[2]
+    records = capture.records[:lost] + capture.records[lost + 1 :]
+
+    decryptor, plaintext = _decrypt(records, capture.keylog)
+
+    number = _client_record_number(records, lost)
+    assert decryptor.problem == f"MAC mismatch (client record {number})"
+    # What came before the loss is kept, exactly as sent.
+    assert plaintext[True] and capture.sent[True].startswith(plaintext[True])
+
+
 def _hello(kind: int, version: int, suite: int, extensions: bytes = b"") -> bytes:
     """A minimal ClientHello (kind 1) or ServerHello (kind 2) handshake message."""
     random = bytes([kind]) * 32
@@ -510,7 +576,9 @@ def _hello(kind: int, version: int, suite: int, extensions: bytes = b"") -> byte
     ("version", "suite", "problem"),
     [
         (0x0303, 0x000A, "cipher suite 0x000a is not supported (server record 1)"),
-        (0x0301, 0x002F, "TLS 1.0 is not decrypted (only TLS 1.2 and 1.3) "),
+        (0x0300, 0x002F, "SSL 3.0 is not decrypted (only TLS 1.0 to 1.3) "),
+        (0x0301, 0xC02F, "cipher suite TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 does "),
+        (0x0302, 0x003C, "cipher suite TLS_RSA_WITH_AES_128_CBC_SHA256 does not "),
         (0x0303, 0x1301, "cipher suite TLS_AES_128_GCM_SHA256 does not belong "),
     ],
 )
@@ -534,8 +602,8 @@ def test_tlsdecrypt_unsupported_version_or_suite(
 
 def test_tlsdecrypt_unsupported_version_without_any_keys_is_keyless() -> None:
     records: list[Record] = [
-        (True, 22, 0x0301, _hello(1, 0x0301, 0x002F)),
-        (False, 22, 0x0301, _hello(2, 0x0301, 0x002F)),
+        (True, 22, 0x0300, _hello(1, 0x0300, 0x002F)),
+        (False, 22, 0x0300, _hello(2, 0x0300, 0x002F)),
     ]
 
     decryptor, _plaintext = _decrypt(records, f"CLIENT_RANDOM {'02' * 32} {'00' * 48}")

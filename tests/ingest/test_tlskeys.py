@@ -1,6 +1,9 @@
-"""Tests of TLS key derivation against published test vectors."""
+"""Tests of TLS key derivation against published test vectors and the RFCs."""
 
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 import pytest
 
@@ -8,6 +11,7 @@ from toyaudit.ingest.tlskeys import (
     AES_CBC,
     SUITES,
     hkdf_expand_label,
+    legacy_prf,
     next_traffic_secret,
     prf,
     tls12_write_keys,
@@ -88,6 +92,51 @@ def test_tlskeys_tls12_key_block_layout() -> None:
     assert (client.mac_key, server.mac_key) == (block[:20], block[20:40])
     assert (client.key, server.key) == (block[40:56], block[56:72])
     assert client.iv == server.iv == b""
+
+
+def _p_hash_stdlib(name: str, secret: bytes, seed: bytes, length: int) -> bytes:
+    """RFC 2246 §5's P_hash written with the standard library's hmac."""
+    chain, output = seed, b""
+    while len(output) < length:
+        chain = hmac.new(secret, chain, name).digest()
+        output += hmac.new(secret, chain + seed, name).digest()
+    return output[:length]
+
+
+@pytest.mark.parametrize("secret_length", [48, 47])
+def test_tlskeys_legacy_prf_xors_md5_and_sha1_over_the_secrets_halves(
+    secret_length: int,
+) -> None:
+    secret = hashlib.sha256(b"master").digest() + bytes(range(secret_length - 32))
+    seed = b"s" * 32 + b"c" * 32
+    # RFC 2246 §5: an odd-length secret's halves share its middle byte.
+    half = (secret_length + 1) // 2
+    md5 = _p_hash_stdlib("md5", secret[:half], b"key expansion" + seed, 104)
+    sha1 = _p_hash_stdlib("sha1", secret[-half:], b"key expansion" + seed, 104)
+
+    output = legacy_prf(secret, b"key expansion", seed, 104)
+
+    assert output == bytes(a ^ b for a, b in zip(md5, sha1, strict=True))
+
+
+def test_tlskeys_tls10_key_block_has_cbc_ivs_and_tls11_uses_the_same_keys() -> None:
+    suite = SUITES[0x002F]  # AES128-SHA: 20-byte MACs, 16-byte keys
+    master, client_random, server_random = bytes(48), b"c" * 32, b"s" * 32
+    seed = server_random + client_random
+    block = legacy_prf(master, b"key expansion", seed, 104)
+
+    client, server = tls12_write_keys(
+        suite, master, client_random, server_random, 0x0301
+    )
+    later = tls12_write_keys(suite, master, client_random, server_random, 0x0302)
+
+    assert (client.mac_key, server.mac_key) == (block[:20], block[20:40])
+    assert (client.key, server.key) == (block[40:56], block[56:72])
+    assert (client.iv, server.iv) == (block[72:88], block[88:104])
+    assert [(keys.mac_key, keys.key) for keys in later] == [
+        (client.mac_key, client.key),
+        (server.mac_key, server.key),
+    ]
 
 
 def test_tlskeys_suite_table_is_consistent() -> None:

@@ -22,9 +22,10 @@ Wiring (one decryptor per TCP connection; tcp.py splits the records)::
 read stops the decryption of that connection, :attr:`TlsDecryptor.problem`
 says why and where, and every later record returns None.
 
-User-visible limits (also in docs/ingest.md): TLS 1.0, TLS 1.1, SSL 3 and
-ciphers other than AES-GCM, AES-CCM, ChaCha20-Poly1305 and AES-CBC with
-HMAC are not decrypted; TLS 1.3 0-RTT early data is skipped and counted.
+User-visible limits (also in docs/ingest.md): SSL 3 and ciphers other than
+AES-GCM, AES-CCM, ChaCha20-Poly1305 and AES-CBC with HMAC are not decrypted
+(TLS 1.0 and 1.1 are, with their AES-CBC-SHA suites); TLS 1.3 0-RTT early
+data is skipped and counted.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ from toyaudit.ingest.wire import MalformedPayloadError
 
 logger = logging.getLogger(__name__)
 
+TLS10 = 0x0301
+"""Protocol version number of TLS 1.0."""
+TLS11 = 0x0302
+"""Protocol version number of TLS 1.1."""
 TLS12 = 0x0303
 """Protocol version number of TLS 1.2."""
 TLS13 = 0x0304
@@ -77,11 +82,7 @@ APPLICATION_DATA = 23
 
 _FINISHED = 20
 _KEY_UPDATE = 24
-# TODO: TLS 1.0 and 1.1 are not decrypted, although old toys still speak them,
-# so such connections get a coverage note instead of their contents. They need
-# the MD5 + SHA-1 PRF of RFC 2246 §5 and, for TLS 1.0, CBC IVs chained from
-# one record to the next; the key log lines are the same CLIENT_RANDOM ones.
-_VERSION_NAMES = {0x0300: "SSL 3.0", 0x0301: "TLS 1.0", 0x0302: "TLS 1.1"}
+_VERSION_NAMES = {0x0300: "SSL 3.0", TLS10: "TLS 1.0", TLS11: "TLS 1.1"}
 
 
 class _DecryptionStopError(Exception):
@@ -352,7 +353,7 @@ class TlsDecryptor:
         )
 
     def _change_cipher_spec(self, side: _Side) -> None:
-        """TLS 1.2: the sender's next records use the negotiated keys (§7.1)."""
+        """TLS 1.0 to 1.2: the sender's next records use the negotiated keys (§7.1)."""
         if self._version == TLS13:
             return  # RFC 8446 §D.4: middlebox compatibility, no meaning
         if self._server_random is None:
@@ -362,13 +363,17 @@ class TlsDecryptor:
         suite = self._suite
         if suite is None or self._client_random is None:
             return
+        version = self._version or TLS12
         if self._tls12_keys is None:
+            # RFC 2246 and 4346 log the same CLIENT_RANDOM master secret
             master_secret = self._secret(TLS12_MASTER)
             self._tls12_keys = tls12_write_keys(
-                suite, master_secret, self._client_random, self._server_random
+                suite, master_secret, self._client_random, self._server_random, version
             )
         keys = self._tls12_keys[0 if side.name == "client" else 1]
-        side.opener = RecordOpener(suite, keys, False, self._etm)
+        side.opener = RecordOpener(
+            suite, keys, False, self._etm, chained_iv=version == TLS10
+        )
 
     def _secret(self, label: str) -> bytes:
         """The key log's secret for this connection under ``label``, or stop."""
@@ -393,12 +398,17 @@ class TlsDecryptor:
 
 def _supported_suite(code: int, version: int) -> CipherSuite:
     """The decryptable suite ``code`` for ``version``, or stop saying why not."""
-    if version not in (TLS12, TLS13):
+    if version not in (TLS10, TLS11, TLS12, TLS13):
         name = _VERSION_NAMES.get(version, f"0x{version:04x}")
-        raise _DecryptionStopError(f"{name} is not decrypted (only TLS 1.2 and 1.3)")
+        raise _DecryptionStopError(f"{name} is not decrypted (only TLS 1.0 to 1.3)")
     suite = SUITES.get(code)
     if suite is None:
         raise _DecryptionStopError(f"cipher suite 0x{code:04x} is not supported")
+    if version in (TLS10, TLS11) and not suite.before_tls12:
+        raise _DecryptionStopError(
+            f"cipher suite {suite.name} does not belong to "
+            f"{_VERSION_NAMES[version]} (RFC 5246 added it)"
+        )
     if suite.tls13 != (version == TLS13):
         raise _DecryptionStopError(
             f"cipher suite {suite.name} does not belong to version 0x{version:04x}"

@@ -1,9 +1,10 @@
 """Cipher suites and key derivation for decrypting recorded TLS sessions.
 
 Two derivations turn the secrets of a key log into record keys: the TLS 1.2
-pseudorandom function expands a master secret into a key block (RFC 5246
-§5 and §6.3), and the TLS 1.3 key schedule expands a traffic secret into a
-key and IV (RFC 8446 §7.1 and §7.3). The primitives (HMAC, HKDF-Expand) come
+pseudorandom function (or the MD5 + SHA-1 one of TLS 1.0 and 1.1) expands a
+master secret into a key block (RFC 5246 §5 and §6.3, RFC 2246 §5 and §6.3),
+and the TLS 1.3 key schedule expands a traffic secret into a key and IV
+(RFC 8446 §7.1 and §7.3). The primitives (HMAC, HKDF-Expand) come
 from ``cryptography``; the constructions are written out here so that each
 step can be checked against its RFC.
 
@@ -30,7 +31,10 @@ CHACHA20_POLY1305 = "CHACHA20-POLY1305"
 AES_CBC = "AES-CBC"
 """Block cipher: AES in CBC mode with an HMAC (RFC 5246 §6.2.3.2)."""
 
-_HASHES = {"sha1": "SHA1", "sha256": "SHA256", "sha384": "SHA384"}
+CBC_BLOCK = 16
+"""Bytes of an AES block: the CBC IV and padding unit."""
+
+_HASHES = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "sha384": "SHA384"}
 """Hash names of the suites, to the ``cryptography`` hash class names."""
 
 
@@ -55,6 +59,11 @@ class CipherSuite:
     """Bytes of the AEAD authentication tag (8 for the CCM_8 suites)."""
     tls13: bool = False
     """Whether this is a TLS 1.3 suite (RFC 8446 §B.4)."""
+
+    @property
+    def before_tls12(self) -> bool:
+        """Whether TLS 1.0 and 1.1 define this suite: CBC with an HMAC-SHA1."""
+        return self.cipher == AES_CBC and self.mac_hash == "sha1"
 
     @property
     def mac_length(self) -> int:
@@ -203,40 +212,67 @@ def hmac_digest(hash_name: str, key: bytes, message: bytes) -> bytes:
     return mac.finalize()
 
 
-def prf(hash_name: str, secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
-    """The TLS 1.2 pseudorandom function PRF(secret, label, seed) (RFC 5246 §5)."""
-    # 1. RFC 5246 §5: PRF(secret, label, seed) = P_<hash>(secret, label + seed)
-    seed = label + seed
-    # 2. §5: A(0) = seed, A(i) = HMAC_hash(secret, A(i-1))
+def _p_hash(hash_name: str, secret: bytes, seed: bytes, length: int) -> bytes:
+    """P_hash(secret, seed), the data expansion function (RFC 5246 §5)."""
+    # 1. RFC 5246 §5: A(0) = seed, A(i) = HMAC_hash(secret, A(i-1))
     chain = seed
     output = bytearray()
     while len(output) < length:
         chain = hmac_digest(hash_name, secret, chain)
-        # 3. §5: P_hash(secret, seed) = HMAC_hash(secret, A(1) + seed) +
+        # 2. §5: P_hash(secret, seed) = HMAC_hash(secret, A(1) + seed) +
         #                               HMAC_hash(secret, A(2) + seed) + ...
         output += hmac_digest(hash_name, secret, chain + seed)
     return bytes(output[:length])
 
 
+def prf(hash_name: str, secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
+    """The TLS 1.2 pseudorandom function PRF(secret, label, seed) (RFC 5246 §5)."""
+    # RFC 5246 §5: PRF(secret, label, seed) = P_<hash>(secret, label + seed)
+    return _p_hash(hash_name, secret, label + seed, length)
+
+
+def legacy_prf(secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
+    """The TLS 1.0 and 1.1 pseudorandom function (RFC 2246 §5, RFC 4346 §5)."""
+    # 1. RFC 2246 §5: S1 and S2 are the first and second halves of the secret,
+    #    sharing the middle byte when its length is odd
+    half = (len(secret) + 1) // 2
+    first, second = secret[:half], secret[len(secret) - half :]
+    # 2. §5: PRF(secret, label, seed) = P_MD5(S1, label + seed) XOR
+    #                                   P_SHA-1(S2, label + seed)
+    md5 = _p_hash("md5", first, label + seed, length)
+    sha1 = _p_hash("sha1", second, label + seed, length)
+    return bytes(left ^ right for left, right in zip(md5, sha1, strict=True))
+
+
 def tls12_write_keys(
-    suite: CipherSuite, master_secret: bytes, client_random: bytes, server_random: bytes
+    suite: CipherSuite,
+    master_secret: bytes,
+    client_random: bytes,
+    server_random: bytes,
+    version: int = 0x0303,
 ) -> tuple[WriteKeys, WriteKeys]:
-    """The (client, server) write keys of a TLS 1.2 session (RFC 5246 §6.3)."""
+    """The (client, server) write keys of a TLS 1.2 session (RFC 5246 §6.3).
+
+    ``version`` 0x0301 or 0x0302 gives those of a TLS 1.0 or 1.1 session
+    (RFC 2246 §6.3, RFC 4346 §6.3): the same key block from the older PRF;
+    TLS 1.0 also takes each side's first CBC IV from it.
+    """
     # 1. RFC 5246 §6.3: key_block = PRF(master_secret, "key expansion",
     #                                     server_random + client_random)
     mac_length, key_length = suite.mac_length, suite.key_length
     iv_length = suite.fixed_iv_length
+    if version == 0x0301:
+        iv_length = CBC_BLOCK  # RFC 2246 §6.3: client_write_IV, server_write_IV
     size = 2 * (mac_length + key_length + iv_length)
-    block = prf(
-        suite.prf_hash,
-        master_secret,
-        b"key expansion",
-        server_random + client_random,
-        size,
-    )
+    seed = server_random + client_random
+    if version < 0x0303:
+        block = legacy_prf(master_secret, b"key expansion", seed, size)
+    else:
+        block = prf(suite.prf_hash, master_secret, b"key expansion", seed, size)
     # 2. §6.3: client_write_MAC_key, server_write_MAC_key, client_write_key,
     # server_write_key, client_write_IV, server_write_IV, in that order; the
-    # IVs are the implicit nonce parts of RFC 5288 §3 and RFC 7905 §2
+    # IVs are the implicit nonce parts of RFC 5288 §3 and RFC 7905 §2, or
+    # TLS 1.0's first CBC IVs
     pieces = []
     position = 0
     for length in (

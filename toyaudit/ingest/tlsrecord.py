@@ -3,8 +3,10 @@
 A :class:`RecordOpener` holds one side's write keys and the sequence number of
 its next record, and turns each protected record back into its content type
 and plaintext: AEAD records of TLS 1.2 (RFC 5288, RFC 6655, RFC 7905) and TLS
-1.3 (RFC 8446 §5.2), and CBC records of TLS 1.2 with the MAC before (RFC 5246
-§6.2.3.2) or after encryption (RFC 7366). A record that does not authenticate
+1.3 (RFC 8446 §5.2), and CBC records of TLS 1.0 to 1.2 with the MAC before
+(RFC 5246 §6.2.3.2) or after encryption (RFC 7366); TLS 1.0 records carry no
+IV of their own, each continues the CBC chain of the one before (RFC 2246
+§6.2.3.2). A record that does not authenticate
 raises :class:`RecordProtectionError`, and leaves the sequence number alone so
 that the caller may try other keys.
 """
@@ -18,6 +20,7 @@ from toyaudit.ingest.tlskeys import (
     AES_CBC,
     AES_CCM,
     AES_GCM,
+    CBC_BLOCK,
     CipherSuite,
     WriteKeys,
     hmac_digest,
@@ -30,7 +33,7 @@ if TYPE_CHECKING:  # cryptography is imported when a record is opened
         ChaCha20Poly1305,
     )
 
-_BLOCK = 16
+_BLOCK = CBC_BLOCK
 """Bytes of an AES block, and of the explicit CBC IV of TLS 1.1 and later."""
 _EXPLICIT_NONCE = 8
 """Bytes of the explicit nonce of TLS 1.2 AES-GCM and AES-CCM (RFC 5288 §3)."""
@@ -69,7 +72,15 @@ def _xor_nonce(iv: bytes, sequence: int) -> bytes:
 class RecordOpener:
     """Opens the records one side writes under one set of keys, in order."""
 
-    __slots__ = ("suite", "keys", "tls13", "encrypt_then_mac", "sequence", "_aead")
+    __slots__ = (
+        "suite",
+        "keys",
+        "tls13",
+        "encrypt_then_mac",
+        "sequence",
+        "chained_iv",
+        "_aead",
+    )
 
     def __init__(
         self,
@@ -77,6 +88,7 @@ class RecordOpener:
         keys: WriteKeys,
         tls13: bool,
         encrypt_then_mac: bool = False,
+        chained_iv: bool = False,
     ) -> None:
         self.suite = suite
         self.keys = keys
@@ -84,6 +96,10 @@ class RecordOpener:
         self.encrypt_then_mac = encrypt_then_mac
         self.sequence = 0
         """Sequence number of the next record (RFC 5246 §6.1, RFC 8446 §5.3)."""
+        self.chained_iv = keys.iv if chained_iv else None
+        """TLS 1.0 CBC: the IV of the next record, the last ciphertext block of
+        the one before (the key block's IV at first); None when records carry
+        their own IV."""
         self._aead = None if suite.cipher == AES_CBC else _aead(suite, keys.key)
 
     def open(
@@ -156,40 +172,54 @@ class RecordOpener:
         return self._decrypt(nonce, ciphertext, additional)
 
     def _open_cbc(self, content_type: int, version: int, payload: bytes) -> bytes:
-        """Open a TLS 1.2 CBC record, MAC-then-encrypt or encrypt-then-MAC."""
+        """Open a CBC record, MAC-then-encrypt or encrypt-then-MAC."""
         mac_length = self.suite.mac_length
+        explicit_iv = 0 if self.chained_iv is not None else _BLOCK
         if self.encrypt_then_mac:
             # 1. RFC 7366 §3: the MAC covers IV + ciphertext and follows them;
             #    check it first
-            if len(payload) < 2 * _BLOCK + mac_length:
+            if len(payload) < explicit_iv + _BLOCK + mac_length:
                 raise RecordProtectionError("CBC record too short for IV and MAC")
             protected, mac = payload[:-mac_length], payload[-mac_length:]
             self._check_mac(content_type, version, protected, mac)
             # 2. §3: then decrypt and strip the padding
-            return self._unpad(self._cbc_decrypt(protected))
-        # 1. RFC 5246 §6.2.3.2: decrypt and strip the padding
-        if len(payload) < _BLOCK + _BLOCK * (1 + mac_length // _BLOCK):
-            raise RecordProtectionError("CBC record too short for IV, MAC and padding")
-        plain = self._unpad(self._cbc_decrypt(payload))
-        if len(plain) < mac_length:
-            raise RecordProtectionError("CBC record too short for its MAC")
-        # 2. §6.2.3.1: check the MAC over the plaintext that precedes it
-        split = len(plain) - mac_length
-        content, mac = plain[:split], plain[split:]
-        self._check_mac(content_type, version, content, mac)
+            content = self._unpad(self._cbc_decrypt(protected))
+        else:
+            # 1. RFC 5246 §6.2.3.2: decrypt and strip the padding
+            if len(payload) < explicit_iv + _BLOCK * (1 + mac_length // _BLOCK):
+                raise RecordProtectionError(
+                    "CBC record too short for IV, MAC and padding"
+                )
+            plain = self._unpad(self._cbc_decrypt(payload))
+            if len(plain) < mac_length:
+                raise RecordProtectionError("CBC record too short for its MAC")
+            # 2. §6.2.3.1: check the MAC over the plaintext that precedes it
+            split = len(plain) - mac_length
+            content, mac = plain[:split], plain[split:]
+            self._check_mac(content_type, version, content, mac)
+        if self.chained_iv is not None:
+            # 3. RFC 2246 §6.2.3.2: the next record's IV is this one's last block
+            ciphertext = payload[:-mac_length] if self.encrypt_then_mac else payload
+            self.chained_iv = ciphertext[-_BLOCK:]
         return content
 
     def _cbc_decrypt(self, protected: bytes) -> bytes:
-        """Decrypt IV + ciphertext; the IV is the first block (RFC 5246 §6.2.3.2)."""
-        if len(protected) < 2 * _BLOCK or len(protected) % _BLOCK:
+        """Decrypt [IV +] ciphertext (RFC 5246 §6.2.3.2, RFC 2246 §6.2.3.2).
+
+        The IV is the record's first block, or for TLS 1.0 the chained one.
+        """
+        iv = self.chained_iv
+        if iv is None:
+            iv, protected = protected[:_BLOCK], protected[_BLOCK:]
+        if not protected or len(protected) % _BLOCK:
             raise RecordProtectionError(
                 f"CBC record of {len(protected)} bytes is not whole AES blocks"
             )
         from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-        cipher = Cipher(algorithms.AES(self.keys.key), modes.CBC(protected[:_BLOCK]))
+        cipher = Cipher(algorithms.AES(self.keys.key), modes.CBC(iv))
         decryptor = cipher.decryptor()
-        return decryptor.update(protected[_BLOCK:]) + decryptor.finalize()
+        return decryptor.update(protected) + decryptor.finalize()
 
     @staticmethod
     def _unpad(plain: bytes) -> bytes:
