@@ -162,6 +162,37 @@ def test_persona_birthdate_early_in_the_month_is_found_with_or_without_a_zero(
 
 
 @pytest.mark.parametrize(
+    ("birthdate", "text", "form"),
+    [
+        ("2018-03-14", "Happy birthday! Born March 14th, 2018", "date-ordinal"),
+        ("2018-03-14", "born on the 14th of March 2018", "date-ordinal-of"),
+        ("2018-03-14", "14th of March, 2018", "date-ordinal-of"),
+        ("2018-03-01", "1st March 2018", "date-ordinal-day-first"),
+        ("2018-03-02", "Mar 2nd 2018", "date-ordinal-no-comma"),
+        ("2018-03-23", "March 23rd, 2018", "date-ordinal"),
+        ("2018-03-11", "11th March 2018", "date-ordinal-day-first"),
+        ("2018-03-22", "22nd of March 2018", "date-ordinal-of"),
+    ],
+)
+def test_persona_birthdate_with_an_ordinal_day_is_found(
+    birthdate: str, text: str, form: str
+) -> None:
+    assert _forms(_index(child_birthdate=birthdate), text) == [
+        ("child.birthdate", form)
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["14th March 2019", "March 14th, 2017", "4th of March 2018", "114th March 2018"],
+)
+def test_persona_birthdate_ordinal_of_another_day_is_not_found(text: str) -> None:
+    assert _forms(_index(child_birthdate="2018-03-14"), text) == []
+    # The 4th is inside "14th": only a whole word counts.
+    assert _forms(_index(child_birthdate="2018-03-04"), "14th of March 2018") == []
+
+
+@pytest.mark.parametrize(
     "text", ["14-Mar-2019", "14-Apr-2018", "114-Mar-2018", "14/Mar/20180", "Mar 14 20"]
 )
 def test_persona_birthdate_month_name_of_another_day_is_not_found(text: str) -> None:

@@ -190,6 +190,7 @@ def _date_spellings(plain: str) -> list[tuple[str, str]]:
         ("date-month-first-short", f"{birthdate.month}/{birthdate.day}/{year}"),
     ]
     days = dict.fromkeys([str(birthdate.day), written("%d")])
+    ordinal = _ordinal(birthdate.day)
     for month in dict.fromkeys([written("%B"), written("%b")]):
         for day in days:
             spellings += [
@@ -199,7 +200,23 @@ def _date_spellings(plain: str) -> list[tuple[str, str]]:
                 ("date-month-name-dashed", f"{day}-{month}-{year}"),
                 ("date-month-name-slashed", f"{day}/{month}/{year}"),
             ]
+        # As people and greeting texts write it: "March 14th, 2018",
+        # "14th March 2018", "14th of March 2018".
+        spellings += [
+            ("date-ordinal", f"{month} {ordinal}, {year}"),
+            ("date-ordinal-no-comma", f"{month} {ordinal} {year}"),
+            ("date-ordinal-day-first", f"{ordinal} {month} {year}"),
+            ("date-ordinal-of", f"{ordinal} of {month} {year}"),
+            ("date-ordinal-of", f"{ordinal} of {month}, {year}"),
+        ]
     return spellings
+
+
+def _ordinal(day: int) -> str:
+    """The English ordinal of a day of the month: 1st, 2nd, 3rd, 4th, 11th, 22nd."""
+    if 11 <= day <= 13:
+        return f"{day}th"
+    return f"{day}" + {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
 
 
 def _address_spellings(plain: str) -> list[tuple[str, str]]:
