@@ -29,6 +29,7 @@ from benchmarks.corpus.build import build_corpus
 from benchmarks.corpus.labels import NEW_CATEGORIES, Label, load_labels
 from benchmarks.scoring import Flag, Score, Tally, score
 from toyaudit.classify import Classifier, RuleSet, default_rules_dir, load_rules
+from toyaudit.classify.records import Method
 from toyaudit.ingest import read_session
 from toyaudit.ingest.records import Coverage
 from toyaudit.session import open_evidence
@@ -59,6 +60,7 @@ def classify_session(folder: Path, rules: RuleSet) -> tuple[list[Flag], list[str
                     match.value,
                     match.rule,
                     match.location,
+                    match.count if match.method is Method.KEY else 0,
                 )
             )
     return flags, [f"{session.name}: {note}" for note in coverage.problems]

@@ -18,7 +18,11 @@ A flag **explains** a positive label when all three hold:
    shorter has at least :data:`MIN_CONTAINED` characters (a key match reports
    ``geo:51.47793,-0.00147`` where the label holds the coordinates). For a
    whole-body label (an uploaded recording or picture) the value is not
-   compared: the classifier names the format, not a value.
+   compared: the classifier names the format, not a value. A flag by field
+   name alone that stands for several places (the ``event`` of every element
+   of a telemetry batch: one match, the first value, counted once per
+   element) explains every label of its category at one of those places:
+   the label's location equals the flag's once list indices are set aside.
 
 The generator never plants, in one message, two values that rule 3 could
 confuse within a category (:func:`~benchmarks.corpus.book.ambiguous`), so a
@@ -37,6 +41,7 @@ category.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,6 +63,10 @@ class Flag:
     value: str
     rule: str = ""
     location: str = ""
+    by_name_places: int = 0
+    """For a match by field name alone (:attr:`~toyaudit.classify.records.
+    Method.KEY`), how many places it stands for, list indices aside (its
+    ``count``); 0 for every other match."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +137,19 @@ def explains(flag: Flag, label: Label) -> bool:
     """Whether ``flag`` finds the positive ``label`` (rules 2 and 3; 1 is the index)."""
     if flag.category != label.category:
         return False
-    return label.whole or same_value(flag.value, _spellings(label))
+    if label.whole or same_value(flag.value, _spellings(label)):
+        return True
+    return flag.by_name_places > 1 and _named_place(flag.location) == _named_place(
+        label.location
+    )
+
+
+_LIST_INDEX = re.compile(r"\[[0-9]+\]")
+
+
+def _named_place(location: str) -> str:
+    """A location, list indices aside: ``events[0].event`` is ``events[].event``."""
+    return _LIST_INDEX.sub("[]", location)
 
 
 def hits_decoy(flag: Flag, label: Label) -> int:

@@ -10,6 +10,7 @@ as the explanation.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import struct
@@ -327,6 +328,30 @@ def test_score_counts_the_wrong_category_as_fp_of_one_and_fn_of_the_other() -> N
     assert _tally(result.tallies, "wifi-network") == Tally("wifi-network", 0, 0, 1)
     assert _tally(result.tallies, "mac-address") == Tally("mac-address", 0, 1, 0)
     assert result.false_positives[0].decoy is None
+
+
+def test_score_lets_a_flag_by_name_explain_every_label_at_its_place() -> None:
+    def at(label: Label, location: str) -> Label:
+        return dataclasses.replace(label, location=location)
+
+    labels = [
+        at(_label("a", "usage-telemetry", "story_started"), "field 'events[0].event'"),
+        at(_label("b", "usage-telemetry", "song_played"), "field 'events[].event'"),
+        at(_label("c", "usage-telemetry", "button_pressed"), "field 'events[2].event'"),
+        at(_label("d", "usage-telemetry", "83"), "field 'battery_level'"),
+    ]
+    flag = dataclasses.replace(
+        _flag("usage-telemetry", "story_started"),
+        location="field 'events[0].event'",
+        by_name_places=3,
+    )
+
+    result = score(labels, [flag])
+
+    assert {label.id for label in result.missed} == {"d"}
+    # Standing for one place only, a flag by name explains its own value.
+    one = dataclasses.replace(flag, by_name_places=1)
+    assert {label.id for label in score(labels, [one]).missed} == {"b", "c", "d"}
 
 
 def test_score_names_the_decoy_a_flag_landed_on_equal_value_first() -> None:
