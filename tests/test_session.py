@@ -145,6 +145,16 @@ def test_load_session_names_yaml_line_on_syntax_error(tmp_path: Path) -> None:
     assert caught.value.hint
 
 
+def test_load_session_reads_a_siblings_name(tmp_path: Path) -> None:
+    persona = "sibling:\n  name: Tamsin Quince\n  first_name: Tamsin\n"
+    session = load_session(make_session(tmp_path / "s", persona=persona))
+
+    assert {value.field: value.value for value in session.persona} == {
+        "sibling.name": "Tamsin Quince",
+        "sibling.first_name": "Tamsin",
+    }
+
+
 def test_load_session_refuses_unknown_persona_field(tmp_path: Path) -> None:
     folder = make_session(tmp_path / "s", persona="child:\n  nmae: Typo\n")
 

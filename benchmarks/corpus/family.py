@@ -107,6 +107,7 @@ class Family:
                 "birthdate": self.birthdate.isoformat(),
                 "school": self.school,
             },
+            "sibling": {"first_name": self.sibling_first},
             "parent": {
                 "name": self.parent_name,
                 "email": self.email,

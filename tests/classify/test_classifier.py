@@ -227,6 +227,25 @@ def test_classifier_persona_inside_free_text_hides_no_other_category(
     }
 
 
+def test_classifier_siblings_name_in_what_the_child_said_is_a_childs_name(
+    classifier_for: Callable[[dict[str, str]], Classifier],
+    request_to: RequestFactory,
+) -> None:
+    classifier = classifier_for(
+        {"child.first_name": "Mia", "sibling.first_name": "Tamsin"}
+    )
+    body = json.dumps({"utterance": "goodnight owl, can Tamsin have a story too"})
+
+    matches = classifier.classify(request_to(headers=_JSON, body=body.encode()))
+
+    [name] = [match for match in matches if match.method is Method.PERSONA]
+    assert (name.category.id, name.persona_field) == (
+        "child-name",
+        "sibling.first_name",
+    )
+    assert name.location == "JSON body field 'utterance'"
+
+
 def _token(claims: dict[str, str]) -> str:
     def segment(document: dict[str, str]) -> str:
         raw = json.dumps(document).encode()

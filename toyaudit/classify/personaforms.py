@@ -111,7 +111,7 @@ def _field_spellings(field: str, plain: str) -> list[tuple[str, str]]:
         return _address_spellings(plain)
     if field == "phone.advertising_id":
         return [("uuid-no-dashes", plain.replace("-", ""))]
-    if field in ("child.name", "parent.name"):
+    if field in ("child.name", "sibling.name", "parent.name"):
         return _name_spellings(plain)
     return []
 

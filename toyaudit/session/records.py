@@ -23,6 +23,8 @@ PERSONA_FIELDS = (
     "child.first_name",
     "child.birthdate",
     "child.school",
+    "sibling.name",
+    "sibling.first_name",
     "parent.name",
     "parent.email",
     "parent.phone",
