@@ -12,7 +12,7 @@ from scapy.layers.l2 import Ether
 from scapy.utils import PcapNgWriter, wrpcap
 
 from toyaudit.errors import IngestError
-from toyaudit.ingest import read_evidence, read_session
+from toyaudit.ingest import capture_kind, read_evidence, read_session
 from toyaudit.ingest.records import BleAdvertisement, Coverage, DnsQuery
 from toyaudit.session import Session, Toy, open_evidence, seal_session
 
@@ -122,3 +122,37 @@ def test_ingest_sealed_session_refuses_files_that_are_no_capture(
 
     with pytest.raises(IngestError, match="notes.txt: unknown file format"):
         list(read_session(open_evidence(folder), Coverage()))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind"),
+    [
+        ("a.pcap", b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + bytes(16), "packet capture"),
+        ("a.bin", b"\x0a\x0d\x0d\x0a" + bytes(24), "packet capture"),
+        ("flows", b"1234:5:state;", "mitmproxy flows"),
+        ("hci.log", b"btsnoop\x00" + bytes(8), "btsnoop"),
+        ("session.har", b'\xef\xbb\xbf{ "log" : {"version": "1.2"}}', "HAR"),
+        ("export.json", b'{\n  "log": {"entries": []}}', "HAR"),
+        ("capture.har", b"{}", "HAR"),
+        ("ble.jsonl", b"{}\n", "ble.jsonl"),
+        ("scan.jsonl", b'{"type": "advertisement"}\n', "ble.jsonl"),
+        ("findings.json", b'{\n  "format": "toyaudit-findings"}', None),
+        ("events.jsonl", b'{"event": "x"}\n', None),
+        ("tls-verdicts.jsonl", b'{"type": "verdict"}\n', None),
+        ("keylog.txt", b"CLIENT_RANDOM " + b"00" * 32 + b" " + b"11" * 48, None),
+        ("notes.txt", b"toys audited\n", None),
+        ("empty.pcap", b"", None),
+    ],
+)
+def test_capture_kind_finds_captures_among_other_files(
+    tmp_path: Path, name: str, content: bytes, kind: str | None
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+
+    assert capture_kind(path) == kind
+
+
+def test_capture_kind_of_a_missing_or_unreadable_path_is_none(tmp_path: Path) -> None:
+    assert capture_kind(tmp_path / "gone.pcap") is None
+    assert capture_kind(tmp_path) is None

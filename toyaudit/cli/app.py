@@ -16,11 +16,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape
 
 from toyaudit import __version__
 from toyaudit.capture.doctorrecords import DoctorReport, Feature
+from toyaudit.cli.logs import Verbose, configure_logging, stderr, verbosity
+from toyaudit.cli.options import ExtraRules, Jobs, Reveal
 from toyaudit.errors import ExitCode, ToyauditError
 
 logger = logging.getLogger(__name__)
@@ -39,20 +40,6 @@ session_app = typer.Typer(
 rules_app = typer.Typer(help="Work with rule folders.", no_args_is_help=True)
 app.add_typer(session_app, name="session")
 app.add_typer(rules_app, name="rules")
-
-stderr = Console(stderr=True, highlight=False)
-_verbosity = 0
-
-Verbose = Annotated[
-    int,
-    typer.Option(
-        "--verbose",
-        "-v",
-        count=True,
-        help="Say more on standard error: -v shows toyaudit's debug log and "
-        "tracebacks, -vv adds the log of scapy, mitmproxy and bleak.",
-    ),
-]
 
 
 def _version_callback(value: bool) -> None:
@@ -75,7 +62,7 @@ def _root(
     ] = False,
 ) -> None:
     """Audit the privacy and security of a children's smart toy."""
-    _configure_logging(verbose)
+    configure_logging(verbose)
 
 
 @app.command()
@@ -101,34 +88,9 @@ def audit(
             show_default=False,
         ),
     ] = None,
-    reveal: Annotated[
-        bool,
-        typer.Option(
-            "--reveal",
-            help="Show the personal values found, in every report. By default "
-            "they are redacted, since reports get shared.",
-        ),
-    ] = False,
-    rules: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--rules",
-            help="An extra rule folder that extends or overrides the built-in "
-            "rules. May be given more than once.",
-            show_default=False,
-        ),
-    ] = None,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs",
-            "-j",
-            min=0,
-            help="Worker processes that each read and classify a share of the "
-            "evidence. 0 (the default) uses one per core for evidence over 32 MB "
-            "and none for smaller; the findings are the same either way.",
-        ),
-    ] = 0,
+    reveal: Reveal = False,
+    rules: ExtraRules = None,
+    jobs: Jobs = 0,
     verbose: Verbose = 0,
 ) -> None:
     """Audit a stored capture session, or capture files, and write the reports.
@@ -143,7 +105,7 @@ def audit(
     from toyaudit.cli.terminal import print_summary
     from toyaudit.report import render_reports, write_rendered
 
-    _configure_logging(verbose)
+    configure_logging(verbose)
     with progress_bar(stderr) as progress:
         pending = start_audit(session, tuple(rules or ()), progress, jobs)
     # The reports are rendered while the evidence's digests are still being
@@ -157,8 +119,10 @@ def audit(
         raise typer.Exit(ExitCode.PARTIAL)
 
 
+from toyaudit.cli.batchcmd import batch  # noqa: E402
 from toyaudit.cli.capturecmd import capture, mark  # noqa: E402
 
+app.command("batch")(batch)
 app.command("capture")(capture)
 app.command("mark")(mark)
 
@@ -288,7 +252,7 @@ def doctor(
     """
     from toyaudit.capture.doctor import DoctorSettings, run_doctor
 
-    _configure_logging(verbose)
+    configure_logging(verbose)
     report = run_doctor(DoctorSettings(interface=interface))
     wanted = tuple(features or Feature)
     Console(highlight=False).print(_doctor_table(report, wanted))
@@ -316,18 +280,6 @@ def _doctor_table(report: DoctorReport, wanted: tuple[Feature, ...]) -> object:
             escape(check.fix()) if show_fix else "",
         )
     return table
-
-
-def _configure_logging(verbose: int) -> None:
-    """Attach one rich handler on stderr; -v for our debug, -vv for everyone's."""
-    global _verbosity
-    _verbosity = max(_verbosity, verbose)
-    root = logging.getLogger()
-    if not any(isinstance(handler, RichHandler) for handler in root.handlers):
-        root.addHandler(RichHandler(console=stderr, show_path=False, markup=False))
-    root.setLevel(logging.DEBUG if _verbosity >= 2 else logging.WARNING)
-    own_level = logging.DEBUG if _verbosity >= 1 else logging.WARNING
-    logging.getLogger("toyaudit").setLevel(own_level)
 
 
 def main() -> None:
@@ -358,5 +310,5 @@ def _report_error(message: str, hint: str) -> None:
     stderr.print(f"[bold red]error:[/] {escape(message)}")
     if hint:
         stderr.print(f"[bold]next step:[/] {escape(hint)}")
-    if _verbosity >= 1:
+    if verbosity() >= 1:
         stderr.print_exception(show_locals=False)

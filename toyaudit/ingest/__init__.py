@@ -51,6 +51,7 @@ from typing import BinaryIO
 from toyaudit.errors import IngestError
 from toyaudit.ingest import bluetooth
 from toyaudit.ingest.bluetooth import BTSNOOP_MAGIC, looks_like_ble_jsonl
+from toyaudit.ingest.bluetooth.formats import BLE_JSONL_START
 from toyaudit.ingest.flows import read_flows
 from toyaudit.ingest.har import looks_like_har, read_har
 from toyaudit.ingest.keyless import Refusals
@@ -68,6 +69,7 @@ __all__ = [
     "ProgressCallback",
     "Refusals",
     "Shard",
+    "capture_kind",
     "read_evidence",
     "read_refusals",
     "read_session",
@@ -77,6 +79,8 @@ logger = logging.getLogger(__name__)
 
 _FLOW_FILE_START = re.compile(rb"[1-9][0-9]{0,11}:")
 """A mitmproxy flow file is a series of tnetstrings: a length, a colon, ..."""
+_HAR_START = re.compile(rb'(?:\xef\xbb\xbf)?\s*\{\s*"log"\s*:')
+"""How a HAR file opens: its root object, whose only member is ``log``."""
 
 
 def read_session(
@@ -277,54 +281,8 @@ def _read_stream(
         coverage.files_read.append(name)
         coverage.skip(f"{name}: empty file; nothing was recorded in it")
         return
-    if head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC:
-        coverage.files_read.append(name)
-        yield from _guard_os_errors(
-            name,
-            coverage,
-            read_capture(
-                stream,
-                name,
-                coverage,
-                total,
-                progress,
-                clues.keylog,
-                shard,
-                clues.names,
-                clues.refusals,
-            ),
-        )
-    elif _FLOW_FILE_START.match(head):
-        coverage.files_read.append(name)
-        yield from _guard_os_errors(
-            name, coverage, read_flows(stream, name, coverage, total, progress, shard)
-        )
-    elif head[:8] == BTSNOOP_MAGIC:
-        coverage.files_read.append(name)
-        if shard.primary:
-            yield from _guard_os_errors(
-                name,
-                coverage,
-                bluetooth.read_btsnoop(stream, name, coverage, total, progress),
-            )
-    elif looks_like_tls_verdicts(name):
-        coverage.files_read.append(name)
-        if shard.primary:
-            yield from _guard_os_errors(
-                name, coverage, read_tls_verdicts(stream, name, coverage)
-            )
-    elif looks_like_ble_jsonl(name, head):
-        coverage.files_read.append(name)
-        if shard.primary:
-            yield from _guard_os_errors(
-                name, coverage, bluetooth.read_ble_jsonl(stream, name, coverage)
-            )
-    elif looks_like_har(head):
-        coverage.files_read.append(name)
-        yield from _guard_os_errors(
-            name, coverage, read_har(stream, name, coverage, total, progress, shard)
-        )
-    else:
+    kind = _kind_of(head, name)
+    if kind is None:
         raise UnknownFormatError(
             f"{name}: unknown file format (starts with {head[:8].hex()}); "
             "expected pcap, pcapng, a mitmproxy flow file, HAR, btsnoop, "
@@ -332,6 +290,91 @@ def _read_stream(
             "convert other captures with 'editcap -F pcapng', "
             "or save mitmproxy flows with 'mitmdump -w'",
         )
+    coverage.files_read.append(name)
+    if kind == PACKETS:
+        observations = read_capture(
+            stream,
+            name,
+            coverage,
+            total,
+            progress,
+            clues.keylog,
+            shard,
+            clues.names,
+            clues.refusals,
+        )
+    elif kind == FLOWS:
+        observations = read_flows(stream, name, coverage, total, progress, shard)
+    elif kind == HAR:
+        observations = read_har(stream, name, coverage, total, progress, shard)
+    elif not shard.primary:
+        return  # Bluetooth files and TLS verdicts are the first shard's
+    elif kind == BTSNOOP:
+        observations = bluetooth.read_btsnoop(stream, name, coverage, total, progress)
+    elif kind == TLS_VERDICTS:
+        observations = read_tls_verdicts(stream, name, coverage)
+    else:
+        observations = bluetooth.read_ble_jsonl(stream, name, coverage)
+    yield from _guard_os_errors(name, coverage, observations)
+
+
+PACKETS, FLOWS, HAR, BTSNOOP, BLE_JSONL, TLS_VERDICTS = (
+    "packet capture",
+    "mitmproxy flows",
+    "HAR",
+    "btsnoop",
+    "ble.jsonl",
+    "tls-verdicts.jsonl",
+)
+"""The kinds of evidence file :func:`read_evidence` reads, as people name them."""
+
+CAPTURE_KINDS = (PACKETS, FLOWS, HAR, BTSNOOP, BLE_JSONL)
+"""Kinds that hold captured traffic, each auditable on its own; TLS verdicts
+and key logs only accompany a capture."""
+
+
+def capture_kind(path: Path) -> str | None:
+    """The kind of capture ``path`` holds, by its first bytes; None if none.
+
+    Stricter than :func:`read_evidence`, for finding captures among other
+    files (a batch's archive, its own earlier reports included): a HAR file
+    must open with its ``log`` object (HAR 1.2 §log, the root's only
+    member) and a ``ble.jsonl`` with a ``type`` key, or be named so. Key logs
+    and TLS verdicts only accompany a capture, and an unreadable or empty
+    file is no capture.
+    """
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(64)
+    except OSError:
+        return None
+    kind = _kind_of(head[:16], path.name) if head else None
+    if kind == HAR and not (
+        path.suffix.lower() == ".har" or _HAR_START.match(head) is not None
+    ):
+        return None
+    if kind == BLE_JSONL and not (
+        path.name == "ble.jsonl" or BLE_JSONL_START.match(head) is not None
+    ):
+        return None
+    return kind if kind in CAPTURE_KINDS else None
+
+
+def _kind_of(head: bytes, name: str) -> str | None:
+    """The kind of a file named ``name`` that starts with ``head`` (16 bytes)."""
+    if head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC:
+        return PACKETS
+    if _FLOW_FILE_START.match(head):
+        return FLOWS
+    if head[:8] == BTSNOOP_MAGIC:
+        return BTSNOOP
+    if looks_like_tls_verdicts(name):
+        return TLS_VERDICTS
+    if looks_like_ble_jsonl(name, head):
+        return BLE_JSONL
+    if looks_like_har(head):
+        return HAR
+    return None
 
 
 class UnknownFormatError(IngestError):

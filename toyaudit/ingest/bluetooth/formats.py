@@ -34,10 +34,10 @@ BLUETOOTH_LINKTYPES = frozenset(
 BTSNOOP_MAGIC = b"btsnoop\0"
 """The first 8 bytes of an Android btsnoop log."""
 
-_BLE_JSONL_START = re.compile(rb'(?:\xef\xbb\xbf)?\s*\{\s*"type"\s*:')
+BLE_JSONL_START = re.compile(rb'(?:\xef\xbb\xbf)?\s*\{\s*"type"\s*:')
 """How a ble.jsonl file starts: an object whose first key is ``type``."""
 
 
 def looks_like_ble_jsonl(name: str, head: bytes) -> bool:
     """Whether a file is ble.jsonl: by its ``.jsonl`` name or its first bytes."""
-    return name.endswith(".jsonl") or _BLE_JSONL_START.match(head) is not None
+    return name.endswith(".jsonl") or BLE_JSONL_START.match(head) is not None
