@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from toyaudit import batch
 from toyaudit.assess import Severity
 from toyaudit.batch import (
     BatchEntry,
@@ -57,10 +58,10 @@ def batch_run(
     out = tmp_path_factory.mktemp("out")
     told: list[tuple[int, int, str]] = []
 
-    def on_target(number: int, count: int, target: BatchTarget) -> None:
-        told.append((number, count, target.name))
+    def on_done(done: int, count: int, entry: BatchEntry) -> None:
+        told.append((done, count, entry.target.name))
 
-    run = run_batch(find_targets(archive), out, jobs=1, on_target=on_target)
+    run = run_batch(find_targets(archive), out, jobs=1, on_done=on_done)
     return list(run.entries), out, told
 
 
@@ -109,8 +110,10 @@ def test_run_batch_audits_every_target_and_goes_on_after_a_failure(
     entries, _out, told = batch_run
     by_name = {entry.target.name: entry for entry in entries}
 
-    assert told == [(number, 5, entry.target.name) for number, entry in
-                    enumerate(entries, start=1)]  # fmt: skip
+    # One process: targets end in path order, each told as it ends.
+    assert told == [
+        (done, 5, entry.target.name) for done, entry in enumerate(entries, start=1)
+    ]
     claims = by_name["2026/claims.pcap"]
     assert (claims.status, claims.exit_code, claims.reports) == (
         Status.FAILED,
@@ -179,9 +182,36 @@ def test_run_batch_stops_before_any_audit_on_a_broken_rule(
             find_targets(archive),
             tmp_path / "out",
             [rules],
-            on_target=lambda _n, _c, target: told.append(target.name),
+            on_done=lambda _done, _count, entry: told.append(entry.target.name),
         )
     assert told == [] and not (tmp_path / "out").exists()
+
+
+def test_run_batch_on_several_workers_gives_the_same_entries_and_reports(
+    archive: Path,
+    tmp_path: Path,
+    batch_run: tuple[list[BatchEntry], Path, list[tuple[int, int, str]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alone, alone_out, _told = batch_run
+    told: list[str] = []
+    # Five small captures are too little work to start workers for: ask anyway.
+    monkeypatch.setattr(batch, "POOL_TARGETS_PER_WORKER", 1)
+
+    run = run_batch(
+        find_targets(archive),
+        tmp_path,
+        jobs=3,
+        on_done=lambda _done, _count, entry: told.append(entry.target.name),
+    )
+
+    assert list(run.entries) == alone
+    assert sorted(told) == sorted(entry.target.name for entry in alone)
+    for entry in alone:
+        if entry.reports is not None:
+            for name in ("findings.json", "report.md", "report.html"):
+                ours = (tmp_path / entry.reports / name).read_bytes()
+                assert ours == (alone_out / entry.reports / name).read_bytes()
 
 
 @pytest.mark.parametrize(

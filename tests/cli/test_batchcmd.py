@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -55,7 +56,8 @@ def test_batch_exits_with_the_failed_targets_code_and_names_it(tmp_path: Path) -
     assert rows[1].startswith("bad.pcap,capture,failed,3,")
     assert rows[2].startswith("good.pcapng,capture,complete,0,")
     assert "bad.pcap: pcap global header cut short" in completed.stdout
-    assert "[1/2] bad.pcap" in completed.stderr
+    assert re.search(r"\[[12]/2\] bad\.pcap failed", completed.stderr)
+    assert re.search(r"\[[12]/2\] good\.pcapng complete", completed.stderr)
 
 
 def test_batch_of_a_folder_without_captures_is_one_line_error(tmp_path: Path) -> None:

@@ -5,27 +5,33 @@ capture files. :func:`find_targets` lists what a batch audits under a root:
 every folder with a ``session.yaml`` (not entered further), and every other
 file that holds captured traffic (:func:`~toyaudit.ingest.capture_kind`,
 by its first bytes; a key log beside a capture is picked up by its audit, not
-audited on its own). :func:`run_batch` audits each in turn,
-writes its reports into a folder of its own under the output folder, and
-returns one :class:`BatchEntry` per target; :mod:`.summary` renders the
+audited on its own). :func:`run_batch` audits each, writes its reports into
+a folder of its own under the output folder, and returns one
+:class:`BatchEntry` per target; :mod:`.summary` renders the
 entries as ``batch.json`` and ``batch.csv``.
 
 One target's failure (a corrupt file, an altered session, a bug) is recorded
 in its entry and the batch goes on; a broken rule folder stops the batch
-before anything is audited, since every audit would fail the same way. Each
-audit uses the cores itself (``jobs``), so targets run one after another.
+before anything is audited, since every audit would fail the same way.
+Small targets are audited side by side, one per worker process; large ones
+one after another, each split over the cores itself, as ``toyaudit audit``
+does.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from toyaudit.assess import Assessment, Severity
+from toyaudit.audit import PARALLEL_FROM_BYTES as PARALLEL
 from toyaudit.audit import start_audit
 from toyaudit.classify import default_rules_dir, load_rules
 from toyaudit.classify.records import Party
@@ -98,8 +104,8 @@ class BatchEntry:
     """For a failed target: the error and the next step, one line."""
 
 
-TargetCallback = Callable[[int, int, BatchTarget], None]
-"""Told (1-based number, count, target) as each target's audit starts."""
+DoneCallback = Callable[[int, int, BatchEntry], None]
+"""Told (how many are done, count, the entry) as each target's audit ends."""
 
 
 def find_targets(root: Path) -> list[BatchTarget]:
@@ -159,23 +165,118 @@ def run_batch(
     extra_rules: Sequence[Path] = (),
     reveal: bool = False,
     jobs: int = 0,
-    on_target: TargetCallback | None = None,
+    on_done: DoneCallback | None = None,
     progress: ProgressCallback | None = None,
 ) -> BatchRun:
     """Audit every target, writing each one's reports under ``out``.
 
     The rules are loaded and checked once, first: a broken rule raises
     :class:`~toyaudit.errors.RulesError` before any target is audited. Every
-    other error ends only its target's audit. ``progress`` is the progress
-    callback of each audit in turn.
+    other error ends only its target's audit.
+
+    ``jobs`` worker processes (0: one per core) share the small targets
+    (evidence under :data:`~toyaudit.audit.PARALLEL_FROM_BYTES`), one audit
+    each, when they are work enough to pay for starting the workers
+    (:data:`POOL_TARGETS_PER_WORKER`, :data:`POOL_FROM_BYTES`); the large
+    ones are then audited one after another, each on ``jobs`` workers of its
+    own as ``toyaudit audit`` would, with
+    ``progress`` as their progress callback. Entries come back in target
+    order whatever order the audits end in, and every report is the same as
+    a single audit of the target writes.
     """
     rules = load_rules([default_rules_dir(), *extra_rules], RuleCache())
-    entries = []
-    for number, target in enumerate(targets, start=1):
-        if on_target is not None:
-            on_target(number, len(targets), target)
-        entries.append(_audit_target(target, out, extra_rules, reveal, jobs, progress))
-    return BatchRun(tuple(entries), rules.sha256)
+    workers = jobs if jobs > 0 else os.cpu_count() or 1
+    small = [target for target in targets if _evidence_bytes(target) < PARALLEL]
+    entries: dict[str, BatchEntry] = {}
+
+    def finish(entry: BatchEntry) -> None:
+        entries[entry.target.name] = entry
+        if on_done is not None:
+            on_done(len(entries), len(targets), entry)
+
+    if workers > 1 and _worth_a_pool(small, workers):
+        for entry in _audit_in_pool(small, out, extra_rules, reveal, workers):
+            finish(entry)
+    for target in targets:
+        if target.name not in entries:
+            finish(_audit_target(target, out, extra_rules, reveal, jobs, progress))
+    ordered = tuple(entries[target.name] for target in targets)
+    return BatchRun(ordered, rules.sha256)
+
+
+POOL_TARGETS_PER_WORKER = 8
+"""Small targets per worker from which a batch starts worker processes."""
+POOL_FROM_BYTES = 32 * 1024 * 1024
+"""Evidence, in all the small targets, from which it does so whatever their number.
+
+A spawned worker costs about half a second to start (the interpreter and
+toyaudit's imports), about what auditing a handful of small captures takes:
+fewer, lighter targets are audited faster in this process alone."""
+
+
+def _worth_a_pool(small: Sequence[BatchTarget], workers: int) -> bool:
+    """Whether the small targets are work enough to pay for starting workers."""
+    if len(small) < 2:
+        return False
+    if len(small) >= POOL_TARGETS_PER_WORKER * workers:
+        return True
+    return sum(map(_evidence_bytes, small)) >= POOL_FROM_BYTES
+
+
+def _evidence_bytes(target: BatchTarget) -> int:
+    """How large a target's evidence is: the file, or a session's files."""
+    try:
+        if not target.session:
+            return target.path.stat().st_size
+        with os.scandir(target.path) as entries:
+            return sum(entry.stat().st_size for entry in entries if entry.is_file())
+    except OSError:
+        return 0  # its audit reports what cannot be read
+
+
+def _audit_in_pool(
+    targets: Sequence[BatchTarget],
+    out: Path,
+    extra_rules: Sequence[Path],
+    reveal: bool,
+    workers: int,
+) -> Iterator[BatchEntry]:
+    """Audit small targets in worker processes, yielding entries as they end.
+
+    Workers are spawned, not forked: the parent may run threads (a progress
+    display) that a fork would copy mid-step. Each worker ignores Ctrl-C,
+    which the parent handles by cancelling what has not started. A worker
+    that dies fails the targets it and the broken pool leave undone.
+    """
+    context = multiprocessing.get_context("spawn")
+    level = logging.getLogger("toyaudit").getEffectiveLevel()
+    pool = ProcessPoolExecutor(
+        min(workers, len(targets)), context, _start_worker, (level,)
+    )
+    try:
+        rules = tuple(extra_rules)
+        futures = {
+            pool.submit(_audit_target, target, out, rules, reveal, 1, None): target
+            for target in targets
+        }
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as error:  # the worker died: a bug, or killed
+                message = f"internal error: its worker process failed ({error})"
+                hint = "audit this target alone with toyaudit audit -v"
+                yield _failed(
+                    futures[future], ExitCode.INTERNAL, _one_line(message, hint)
+                )
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_worker(level: int) -> None:
+    """Set a batch worker up: Ctrl-C is the parent's; warnings to stderr."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("toyaudit").setLevel(level)
 
 
 def _audit_target(

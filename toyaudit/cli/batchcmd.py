@@ -14,10 +14,10 @@ import typer
 from rich.console import Console
 
 from toyaudit.cli.logs import Verbose, configure_logging, stderr
-from toyaudit.cli.options import ExtraRules, Jobs, Reveal
+from toyaudit.cli.options import ExtraRules, Reveal
 
 if TYPE_CHECKING:  # the batch machinery is imported when the command runs
-    from toyaudit.batch import BatchTarget
+    from toyaudit.batch import BatchEntry
 
 
 def batch(
@@ -45,7 +45,18 @@ def batch(
     ] = None,
     reveal: Reveal = False,
     rules: ExtraRules = None,
-    jobs: Jobs = 0,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            help="Worker processes. 0 (the default) uses one per core. Targets "
+            "under 32 MB are audited side by side, one per worker; larger ones "
+            "one after another, each split over the workers as 'toyaudit audit' "
+            "does. The reports are the same either way.",
+        ),
+    ] = 0,
     verbose: Verbose = 0,
 ) -> None:
     """Audit every session folder and capture file under a folder, each on its own.
@@ -58,15 +69,15 @@ def batch(
     """
     from toyaudit.batch import batch_exit_code, find_targets, run_batch
     from toyaudit.batch.summary import write_summary
-    from toyaudit.cli.batchdisplay import announce_target, print_batch
+    from toyaudit.cli.batchdisplay import announce_entry, print_batch
     from toyaudit.cli.progress import progress_bar
 
     configure_logging(verbose)
     targets = find_targets(root)
     out_dir = out if out is not None else Path("reports") / root.resolve().name
 
-    def announce(number: int, count: int, target: BatchTarget) -> None:
-        announce_target(stderr, number, count, target)
+    def announce(done: int, count: int, entry: BatchEntry) -> None:
+        announce_entry(stderr, done, count, entry)
 
     with progress_bar(stderr) as progress:
         run = run_batch(

@@ -1,6 +1,6 @@
 """Print what a batch audit did on the terminal, with rich.
 
-One line per target as its audit starts (on standard error, so a log of the
+One line per target as its audit ends (on standard error, so a log of the
 run stays readable), then one table: each target's status, how many findings,
 the highest severity, trackers reached, and what went wrong. File names and
 host names come from the archive and may hold control characters or markup:
@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from toyaudit.batch import BatchEntry, BatchTarget, Status
+from toyaudit.batch import BatchEntry, Status
 from toyaudit.cli.terminal import SEVERITY_STYLES, safe_markup
 
 _STATUS_STYLES = {
@@ -26,11 +26,13 @@ _STATUS_STYLES = {
 }
 
 
-def announce_target(
-    console: Console, number: int, count: int, target: BatchTarget
-) -> None:
-    """Say which target is being audited: ``[3/120] toys/bear.pcap``."""
-    console.print(f"[dim][{number}/{count}][/] {safe_markup(target.name)}")
+def announce_entry(console: Console, done: int, count: int, entry: BatchEntry) -> None:
+    """Say which target's audit ended, and how: ``[3/120] toys/bear.pcap complete``."""
+    style = _STATUS_STYLES[entry.status]
+    console.print(
+        f"[dim][{done}/{count}][/] {safe_markup(entry.target.name)} "
+        f"[{style}]{entry.status}[/]"
+    )
 
 
 def print_batch(
