@@ -53,6 +53,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+POOL_TARGETS_PER_WORKER = 8
+"""Small targets per worker from which a batch starts worker processes."""
+POOL_FROM_BYTES = 32 * 1024 * 1024
+"""Evidence, in all the small targets, from which it does so whatever their number.
+
+A spawned worker costs about half a second to start (the interpreter and
+toyaudit's imports), about what auditing a handful of small captures takes:
+fewer, lighter targets are audited faster in this process alone."""
+
 
 @dataclass(frozen=True, slots=True)
 class BatchTarget:
@@ -186,7 +195,8 @@ def run_batch(
     """
     rules = load_rules([default_rules_dir(), *extra_rules], RuleCache())
     workers = jobs if jobs > 0 else os.cpu_count() or 1
-    small = [target for target in targets if _evidence_bytes(target) < PARALLEL]
+    sizes = {target.name: _evidence_bytes(target) for target in targets}
+    small = [target for target in targets if sizes[target.name] < PARALLEL]
     entries: dict[str, BatchEntry] = {}
 
     def finish(entry: BatchEntry) -> None:
@@ -194,7 +204,8 @@ def run_batch(
         if on_done is not None:
             on_done(len(entries), len(targets), entry)
 
-    if workers > 1 and _worth_a_pool(small, workers):
+    small_bytes = sum(sizes[target.name] for target in small)
+    if workers > 1 and _worth_a_pool(len(small), small_bytes, workers):
         for entry in _audit_in_pool(small, out, extra_rules, reveal, workers):
             finish(entry)
     for target in targets:
@@ -204,23 +215,12 @@ def run_batch(
     return BatchRun(ordered, rules.sha256)
 
 
-POOL_TARGETS_PER_WORKER = 8
-"""Small targets per worker from which a batch starts worker processes."""
-POOL_FROM_BYTES = 32 * 1024 * 1024
-"""Evidence, in all the small targets, from which it does so whatever their number.
-
-A spawned worker costs about half a second to start (the interpreter and
-toyaudit's imports), about what auditing a handful of small captures takes:
-fewer, lighter targets are audited faster in this process alone."""
-
-
-def _worth_a_pool(small: Sequence[BatchTarget], workers: int) -> bool:
-    """Whether the small targets are work enough to pay for starting workers."""
-    if len(small) < 2:
+def _worth_a_pool(count: int, size: int, workers: int) -> bool:
+    """Whether ``count`` small targets of ``size`` bytes in all are work enough
+    to pay for starting ``workers`` worker processes."""
+    if count < 2:
         return False
-    if len(small) >= POOL_TARGETS_PER_WORKER * workers:
-        return True
-    return sum(map(_evidence_bytes, small)) >= POOL_FROM_BYTES
+    return count >= POOL_TARGETS_PER_WORKER * workers or size >= POOL_FROM_BYTES
 
 
 def _evidence_bytes(target: BatchTarget) -> int:
@@ -254,9 +254,9 @@ def _audit_in_pool(
         min(workers, len(targets)), context, _start_worker, (level,)
     )
     try:
-        rules = tuple(extra_rules)
+        extra = tuple(extra_rules)
         futures = {
-            pool.submit(_audit_target, target, out, rules, reveal, 1, None): target
+            pool.submit(_audit_target, target, out, extra, reveal, 1, None): target
             for target in targets
         }
         for future in as_completed(futures):
