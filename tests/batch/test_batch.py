@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.batch import dying
 from toyaudit import batch
 from toyaudit.assess import Severity
 from toyaudit.batch import (
@@ -212,6 +213,28 @@ def test_run_batch_on_several_workers_gives_the_same_entries_and_reports(
             for name in ("findings.json", "report.md", "report.html"):
                 ours = (tmp_path / entry.reports / name).read_bytes()
                 assert ours == (alone_out / entry.reports / name).read_bytes()
+
+
+def test_a_dying_worker_fails_what_it_leaves_undone_and_the_batch_goes_on(
+    tmp_path: Path,
+) -> None:
+    names = ["a.pcap", dying.DIES_ON, "b.pcap"]
+
+    entries = list(
+        batch._audit_in_pool(
+            dying.targets(tmp_path, names), tmp_path, (), False, 1, dying.audit_or_die
+        )
+    )
+
+    by_name = {entry.target.name: entry for entry in entries}
+    assert sorted(by_name) == sorted(names)
+    assert by_name["a.pcap"].status is Status.COMPLETE
+    died = by_name[dying.DIES_ON]
+    assert (died.status, died.exit_code) == (Status.FAILED, ExitCode.INTERNAL)
+    assert died.error.startswith("internal error: its worker process failed")
+    assert "next step: audit this target alone" in died.error
+    # One worker: the pool it broke fails the target still waiting too.
+    assert by_name["b.pcap"].status is Status.FAILED
 
 
 @pytest.mark.parametrize(

@@ -240,6 +240,7 @@ def _audit_in_pool(
     extra_rules: Sequence[Path],
     reveal: bool,
     workers: int,
+    audit: Callable[..., BatchEntry] | None = None,
 ) -> Iterator[BatchEntry]:
     """Audit small targets in worker processes, yielding entries as they end.
 
@@ -247,6 +248,7 @@ def _audit_in_pool(
     display) that a fork would copy mid-step. Each worker ignores Ctrl-C,
     which the parent handles by cancelling what has not started. A worker
     that dies fails the targets it and the broken pool leave undone.
+    ``audit`` stands in for :func:`_audit_target` (importable by the workers).
     """
     context = multiprocessing.get_context("spawn")
     level = logging.getLogger("toyaudit").getEffectiveLevel()
@@ -254,9 +256,9 @@ def _audit_in_pool(
         min(workers, len(targets)), context, _start_worker, (level,)
     )
     try:
-        extra = tuple(extra_rules)
+        extra, run = tuple(extra_rules), audit or _audit_target
         futures = {
-            pool.submit(_audit_target, target, out, extra, reveal, 1, None): target
+            pool.submit(run, target, out, extra, reveal, 1, None): target
             for target in targets
         }
         for future in as_completed(futures):
